@@ -135,7 +135,10 @@ class Miniflare:
             self.config = load_config(self._config_source, self._env_name, vars=self._vars)
         for warning in self.config.warnings:
             log.warning(warning)
-        logging.getLogger("miniflare_py").addHandler(self._log_buffer)
+        engine_log = logging.getLogger("miniflare_py")
+        if engine_log.level == logging.NOTSET:
+            engine_log.setLevel(logging.INFO)  # keep batch lines for `logs` and failure reports
+        engine_log.addHandler(self._log_buffer)
         self.clock = self._make_clock()
         self._open_d1()
         self._open_queues()
@@ -239,9 +242,17 @@ class Miniflare:
         self, cron: str = "* * * * *", scheduled_time: float | None = None
     ) -> JsDict:
         """Run the `scheduled` handler once; returns `{"outcome": "ok"|"exception", ...}`."""
-        controller = ScheduledController(
+        outcome = await self._run_scheduled(
             cron, scheduled_time if scheduled_time is not None else self.clock.now()
         )
+        if self.virtual:
+            await self.clock.settle()
+        return outcome
+
+    async def _run_scheduled(self, cron: str, scheduled_time: float) -> JsDict:
+        # No settle() here: the cron scheduler calls this from a task the clock tracks, and
+        # settling there would wait for that very task.
+        controller = ScheduledController(cron, scheduled_time)
         worker = self._require_worker()
         try:
             await self._dispatch(worker, "scheduled", controller)
@@ -251,13 +262,11 @@ class Miniflare:
         else:
             outcome = JsDict(outcome="ok", error=None)
         outcome["noRetry"] = not controller.retry
-        if self.virtual:
-            await self.clock.settle()
         return outcome
 
     async def _fire_cron(self, cron: str, when: float) -> None:
         start = time.perf_counter()
-        result = await self.scheduled(cron, when)
+        result = await self._run_scheduled(cron, when)
         log.info(
             "SCHEDULED %s %s (%dms)", cron, result["outcome"], (time.perf_counter() - start) * 1e3
         )
@@ -265,7 +274,12 @@ class Miniflare:
     async def _deliver(self, batch: Any) -> None:
         """The broker's delivery callback: run the worker's `queue` handler on `batch`."""
         worker = self._require_worker()
-        await self._dispatch(worker, "queue", batch)
+        try:
+            await self._dispatch(worker, "queue", batch)
+        except Exception:
+            # The broker retries the batch; the developer needs the traceback to see why.
+            log.exception('Queue handler raised on a batch from "%s"', batch.queue)
+            raise
 
     async def _dispatch(self, worker: Worker, event: str, payload: Any) -> Any:
         ctx = ExecutionContext(self._spawn)

@@ -8,6 +8,7 @@ functions. Handlers are called with as many of `(event, env, ctx)` as they accep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import inspect
 import sys
@@ -160,8 +161,33 @@ _loaded_modules: dict[Path, set[str]] = {}
 
 
 def _forget(root: Path) -> None:
+    """Drop the modules a previous load imported from `root`, and their bytecode caches.
+
+    The caches go too because a `.pyc` is checked by the source's mtime in whole seconds and
+    its size: an edit within the same second that keeps the size would load the old code.
+    """
     for name in _loaded_modules.pop(root, set()):
-        sys.modules.pop(name, None)
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if module is not None and _is_under(file, root):
+            sys.modules.pop(name, None)
+        if file and file.endswith(".py"):
+            with contextlib.suppress(OSError, ValueError):
+                Path(importlib.util.cache_from_source(file)).unlink(missing_ok=True)
+
+
+def _evict_shadowing(root: Path) -> None:
+    """Drop modules another worker folder loaded under a name that `root` also defines, so
+    `import helpers` in this worker finds this folder's `helpers.py`."""
+    for other, names in _loaded_modules.items():
+        if other == root:
+            continue
+        for name in names:
+            top = name.partition(".")[0]
+            if (root / f"{top}.py").exists() or (root / top).is_dir():
+                module = sys.modules.get(name)
+                if module is not None and not _is_under(getattr(module, "__file__", None), root):
+                    sys.modules.pop(name, None)
 
 
 def load_worker(main: Path) -> Worker:
@@ -174,8 +200,10 @@ def load_worker(main: Path) -> Worker:
     root = main.parent
     shims.install()
     _forget(root)
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    _evict_shadowing(root)
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+    sys.path.insert(0, str(root))  # first, so this folder's modules win
     importlib.invalidate_caches()
     before = set(sys.modules)
     name = main.stem
@@ -191,9 +219,8 @@ def load_worker(main: Path) -> Worker:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        raise WorkerLoadError(
-            f"{main}: failed to import: {type(exc).__name__}: {exc}", traceback.format_exc()
-        ) from exc
+        message = f"{main}: failed to import: {type(exc).__name__}: {exc}"
+        raise WorkerLoadError(message, f"{message}\n\n{traceback.format_exc()}") from exc
     finally:
         _loaded_modules[root] = {
             n

@@ -1,0 +1,123 @@
+"""End to end: `pyflare dev` as a real process, driven over HTTP like a newcomer with curl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dev_process import copy_fixture, dev_process, poll, run_pyflare
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Path:
+    project = copy_fixture("ai-tasks", tmp_path)
+    result = run_pyflare(["d1", "migrations", "apply", "DB"], cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+def task_status(dev, task_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return dev.client.get(f"/api/tasks/{task_id}").json()
+
+
+def test_a_task_goes_from_pending_to_completed(seed: Path) -> None:
+    with dev_process([], cwd=seed) as dev:
+        response = dev.client.post(
+            "/api/tasks",
+            json={"taskType": "analysis", "user": "ada", "question": "why is the sky blue?"},
+        )
+        assert response.status_code == 202
+        task_id = response.json()["taskId"]
+        task = poll(lambda: task_status(dev, task_id), lambda t: t["status"] == "completed")
+        assert task["status"] == "completed", task
+        assert task["attempts"] == 1
+        assert "analysis" in task["result"]
+        dev.wait_for_output("QUEUE ai-processing-queue 1/1")
+        assert "POST /api/tasks 202 Accepted" in dev.output
+        assert dev.client.get("/api/health").json()["status"] == "ok"
+        status = dev.client.get("/api/queue-status").json()
+        assert status["tasks"]["completed"] == 1
+        assert status["completionRate"] == 1.0
+
+
+def test_a_failing_task_is_retried_then_dead_lettered(seed: Path) -> None:
+    with dev_process([], cwd=seed) as dev:
+        task_id = dev.client.post("/api/tasks", json={"taskType": "fail", "user": "bob"}).json()[
+            "taskId"
+        ]
+        task = poll(lambda: task_status(dev, task_id), lambda t: t["status"] == "failed")
+        assert task["status"] == "failed", task
+        assert task["attempts"] == 3
+        assert task["errorType"] == "ModelRefusal"
+        dev.wait_for_output('to dead letter queue "ai-processing-dlq" after 3 failed attempts')
+        stats = poll(
+            lambda: dev.client.get("/__pyflare/queues").json(),
+            lambda s: s["ai-processing-dlq"]["acked"] == 1,
+        )
+        assert stats["ai-processing-queue"]["dead_lettered"] == 1
+        assert stats["ai-processing-queue"]["retried"] == 2
+        assert stats["ai-processing-dlq"]["acked"] == 1
+        assert dev.client.get("/api/queue-status").json()["dlqCount"] == 1
+
+
+def test_a_config_error_stops_dev_with_one_clear_line(seed: Path) -> None:
+    config = seed / "wrangler.toml"
+    config.write_text(config.read_text().replace("max_batch_size = 1", "max_batch_size = 500"))
+    result = run_pyflare(["dev", "--port", "0"], cwd=seed)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "max_batch_size" in lines[0] and "500" in lines[0] and "1-100" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_handler_exception_is_a_500_with_the_traceback(tmp_path: Path) -> None:
+    project = tmp_path / "boom"
+    project.mkdir()
+    (project / "wrangler.toml").write_text('name = "boom"\nmain = "worker.py"\n')
+    (project / "worker.py").write_text(
+        "async def on_fetch(request):\n    raise ValueError('kaboom')\n"
+    )
+    with dev_process(["--no-persist"], cwd=project) as dev:
+        response = dev.client.get("/anything")
+        assert response.status_code == 500
+        assert "Traceback" in response.text and "ValueError: kaboom" in response.text
+        dev.wait_for_output("ValueError: kaboom")
+
+
+def test_reload_keeps_data_and_recovers_from_a_broken_module(seed: Path) -> None:
+    worker = seed / "worker.py"
+    original = worker.read_text()
+    with dev_process([], cwd=seed) as dev:
+        task_id = dev.client.post("/api/tasks", json={"user": "ada", "question": "q"}).json()[
+            "taskId"
+        ]
+        poll(lambda: task_status(dev, task_id), lambda t: t["status"] == "completed")
+
+        worker.write_text(original + "\ndef broken(:\n")
+        broken = poll(lambda: dev.client.get("/api/health"), lambda r: r.status_code == 500)
+        assert broken.status_code == 500
+        assert "SyntaxError" in broken.text
+
+        worker.write_text(original.replace('"status": "ok"', '"status": "ok-reloaded"'))
+        fixed = poll(
+            lambda: dev.client.get("/api/health"), lambda r: r.status_code == 200, timeout=10
+        )
+        assert fixed.json()["status"] == "ok-reloaded"
+        assert task_status(dev, task_id)["status"] == "completed"  # D1 data kept
+
+
+def test_sigkill_mid_stream_loses_no_message(tmp_path: Path) -> None:
+    project = copy_fixture("durable", tmp_path)
+    with dev_process(["--no-reload"], cwd=project) as dev:
+        assert dev.client.post("/send?n=100").json() == {"sent": 100}
+        poll(lambda: dev.client.get("/").json(), lambda r: r["seen"] >= 10)
+        dev.kill()
+    with dev_process(["--no-reload"], cwd=project) as dev:
+        final = poll(lambda: dev.client.get("/").json(), lambda r: r["seen"] == 100, timeout=30)
+        assert final["seen"] == 100, final
+        assert final["deliveries"] >= 100
+        stats = dev.client.get("/__pyflare/queues").json()["jobs"]
+        assert stats["pending"] == 0 and stats["in_flight"] == 0
