@@ -1,0 +1,450 @@
+"""`QueueBroker`: batching, delays, retries and dead letters, as pure logic over a clock and a
+store. It never imports a worker: the runtime hands it `deliver(batch)`."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from ..clock import Clock, TimerHandle, VirtualClock, spawn
+from ..config import ConfigError, QueueConsumerConfig
+from ..workers.context import inside_handler
+from ..workers.jsdict import JsDict
+from .errors import QueueSendError
+from .message import BatchOutcome, Message, MessageBatch
+from .metrics import QueueMetrics
+from .serialize import decode
+from .store import QueueStore, Record
+
+__all__ = ["Deliver", "QueueBroker", "QueueDrainError"]
+
+logger = logging.getLogger("miniflare_py.queues")
+
+Deliver = Callable[[MessageBatch], Awaitable[Any]]
+
+#: Time jumps (virtual clock) or waits (real clock) after which `drain()` gives up.
+MAX_DRAIN_ROUNDS: Final = 100_000
+
+
+class QueueDrainError(RuntimeError):
+    """`drain()` found work that never ends (e.g. queues dead-lettering into each other)."""
+
+
+class _Queue:
+    """The live state of one queue."""
+
+    def __init__(self, name: str, consumer: QueueConsumerConfig | None) -> None:
+        self.name = name
+        self.consumer = consumer
+        if consumer is not None:
+            self.batch_size = consumer.max_batch_size
+            self.timeout = float(consumer.max_batch_timeout)
+            self.max_attempts = consumer.max_retries + 1
+            self.dlq = consumer.dead_letter_queue
+            self.retry_delay = consumer.retry_delay
+            self.concurrency = consumer.max_concurrency or 1
+        self.records: dict[int, Record] = {}  # every message held, by seq
+        self.bytes = 0
+        self.ready: deque[Record] = deque()  # deliverable now, in order
+        self.delayed: list[tuple[float, int, Record]] = []  # heap of (available_at, seq, record)
+        self.batches = 0  # in flight
+        self.paused = False
+        self.flush_at: float | None = None
+        self.flush_timer: TimerHandle | None = None
+        self.delay_at: float | None = None
+        self.delay_timer: TimerHandle | None = None
+        self.metrics = QueueMetrics()
+        self.fail_sends = 0
+        self.fail_error: BaseException | None = None
+
+    @property
+    def consumed(self) -> bool:
+        return self.consumer is not None and not self.paused
+
+    def hold(self, record: Record, now: float) -> None:
+        self.records[record.seq] = record
+        self.bytes += record.size
+        self.place(record, now)
+
+    def place(self, record: Record, now: float) -> None:
+        """Put a held, not-in-flight record where it belongs: ready or delayed."""
+        record.in_flight = False
+        if record.available_at > now:
+            heapq.heappush(self.delayed, (record.available_at, record.seq, record))
+        else:
+            self.ready.append(record)
+
+    def release(self, record: Record, seq: int) -> None:
+        del self.records[seq]
+        self.bytes -= record.size
+
+    def promote(self, now: float) -> None:
+        """Make the delayed messages whose time has come deliverable."""
+        delayed = self.delayed
+        while delayed and delayed[0][0] <= now:
+            self.ready.append(heapq.heappop(delayed)[2])
+
+    def backlog(self) -> JsDict:
+        records = self.records
+        oldest = min(r.timestamp for r in records.values()) if records else 0
+        return JsDict(
+            backlogCount=len(records),
+            backlogBytes=self.bytes,
+            oldestMessageTimestamp=round(oldest * 1000),
+        )
+
+
+class QueueBroker:
+    """Delivers the messages of every queue to `deliver(batch)` with the edge's rules.
+
+    `deliver` raising means the handler threw. Call `await start()` before use and
+    `await close()` at the end; everything not acked stays in the store (which the caller
+    closes).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        store: QueueStore,
+        consumers: Iterable[QueueConsumerConfig] = (),
+        queue_names: Iterable[str] = (),
+        deliver: Deliver,
+    ) -> None:
+        self.clock = clock
+        self.store = store
+        #: The consumer callback; the runtime may swap it (e.g. after a reload).
+        self.deliver = deliver
+        self._queues: dict[str, _Queue] = {}
+        for consumer in consumers:
+            if consumer.queue in self._queues:
+                raise ConfigError(
+                    f'Multiple consumers defined for queue "{consumer.queue}": '
+                    "a queue can only have one consumer"
+                )
+            if consumer.dead_letter_queue == consumer.queue:
+                raise ConfigError(
+                    f'Dead letter queue for queue "{consumer.queue}" cannot be itself'
+                )
+            self._queues[consumer.queue] = _Queue(consumer.queue, consumer)
+        for consumer in consumers:
+            if consumer.dead_letter_queue:
+                self._queue(consumer.dead_letter_queue)
+        for name in queue_names:
+            self._queue(name)
+        self._seq = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = False
+        self._closed = False
+        self._virtual = isinstance(clock, VirtualClock)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the store (in-flight messages become deliverable, attempts kept) and start
+        delivering."""
+        records, _ = self.store.load()
+        now = self.clock.now()
+        for record in records:
+            self._seq = max(self._seq, record.seq)
+            if record.in_flight:
+                record.available_at = min(record.available_at, now)
+            self._queue(record.queue).hold(record, now)
+        self._started = True
+        for queue in self._queues.values():
+            self._pump(queue)
+
+    async def close(self) -> None:
+        """Stop timers and wait for the batches in flight. The store stays open: it belongs to
+        the caller, who may hand it to a new broker (a reload) or close it."""
+        self._closed = True
+        for queue in self._queues.values():
+            self._set_flush(queue, None)
+            self._set_delay(queue, None)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def check_send(self, queue: str) -> None:
+        """Raise the failure injected with `fail_next_sends()`, if any is left."""
+        q = self._queue(queue)
+        if q.fail_sends:
+            q.fail_sends -= 1
+            raise q.fail_error or QueueSendError(
+                "Queue send failed: injected failure (fail_next_sends)"
+            )
+
+    def enqueue(self, queue: str, messages: Sequence[tuple[str, bytes, int]]) -> JsDict:
+        """Store `(content_type, data, delay_seconds)` messages, then schedule them; returns
+        the queue's backlog metrics after the send."""
+        if not self._started:
+            raise RuntimeError("QueueBroker.start() must be awaited before sending")
+        q = self._queue(queue)
+        now = self.clock.now()
+        seq = self._seq
+        records = []
+        for content_type, data, delay in messages:
+            seq += 1
+            records.append(
+                Record(
+                    seq,
+                    os.urandom(16).hex(),
+                    queue,
+                    content_type,
+                    data,
+                    len(data),
+                    now,
+                    0,
+                    now + delay,
+                )
+            )
+        self.store.add(records)  # first: if it fails, nothing changed
+        self._seq = seq
+        for record in records:
+            q.hold(record, now)
+        self._pump(q)
+        return q.backlog()
+
+    async def settle_after_send(self) -> None:
+        """Under a virtual clock, let due work (a full batch) finish before a send made by test
+        code returns. Never from inside a handler: that would wait for itself."""
+        if self._virtual and not inside_handler.get():
+            await self.clock.settle()
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def _pump(self, q: _Queue) -> None:
+        """Start every batch that is due, then set the timers for the next ones."""
+        if self._closed or not self._started:
+            return
+        now = self.clock.now()
+        if q.delayed:
+            q.promote(now)
+        ready = q.ready
+        if q.consumed:
+            size = q.batch_size
+            while ready and q.batches < q.concurrency:
+                if len(ready) < size and now < ready[0].available_at + q.timeout:
+                    break
+                batch = [ready.popleft() for _ in range(min(size, len(ready)))]
+                q.batches += 1
+                task = spawn(self.clock, self._run_batch(q, batch))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            due = ready and q.batches < q.concurrency
+            self._set_flush(q, ready[0].available_at + q.timeout if due else None)
+        else:
+            self._set_flush(q, None)
+        self._set_delay(q, q.delayed[0][0] if q.delayed else None)
+
+    def _set_flush(self, q: _Queue, at: float | None) -> None:
+        if at == q.flush_at:
+            return
+        if q.flush_timer is not None:
+            q.flush_timer.cancel()
+        q.flush_at = at
+        q.flush_timer = None if at is None else self.clock.call_at(at, lambda: self._flush_due(q))
+
+    def _flush_due(self, q: _Queue) -> None:
+        # Forget the spent timer first, so the pump can set one for the same time again (a real
+        # clock's timer may fire a hair early).
+        q.flush_at = q.flush_timer = None
+        self._pump(q)
+
+    def _delay_due(self, q: _Queue) -> None:
+        q.delay_at = q.delay_timer = None
+        self._pump(q)
+
+    def _set_delay(self, q: _Queue, at: float | None) -> None:
+        if at == q.delay_at:
+            return
+        if q.delay_timer is not None:
+            q.delay_timer.cancel()
+        q.delay_at = at
+        q.delay_timer = None if at is None else self.clock.call_at(at, lambda: self._delay_due(q))
+
+    async def _run_batch(self, q: _Queue, batch: list[Record]) -> None:
+        try:
+            await self._deliver_batch(q, batch)
+        finally:
+            q.batches -= 1
+            self._pump(q)
+
+    async def _deliver_batch(self, q: _Queue, batch: list[Record]) -> None:
+        for record in batch:
+            record.attempts += 1
+            record.in_flight = True
+        self.store.start_delivery(batch)
+
+        outcome = BatchOutcome()
+        messages = [
+            Message(
+                r.id,
+                datetime.fromtimestamp(r.timestamp, UTC),
+                decode(r.data, r.content_type),
+                r.attempts,
+                outcome,
+            )
+            for r in batch
+        ]
+        metadata = JsDict(metrics=q.backlog())
+        raised, ms = await self._call(MessageBatch(q.name, messages, outcome, metadata))
+        _, retried = outcome.resolve([r.id for r in batch], raised)
+        self._settle(q, batch, retried, ms)
+
+    async def _call(self, batch: MessageBatch) -> tuple[bool, int]:
+        """Run the consumer: (whether it raised, milliseconds of wall time for the log line)."""
+        token = inside_handler.set(True)
+        started = time.perf_counter()
+        raised = False
+        try:
+            await self.deliver(batch)
+        except Exception as exc:
+            raised = True
+            # Reporting the traceback is the runtime's job (its deliver callback logs it).
+            logger.debug(
+                'Queue handler for "%s" raised %s: %s', batch.queue, type(exc).__name__, exc
+            )
+        finally:
+            inside_handler.reset(token)
+        return raised, round((time.perf_counter() - started) * 1000)
+
+    def _settle(
+        self, q: _Queue, batch: list[Record], retried: dict[str, int | None], ms: int
+    ) -> None:
+        now = self.clock.now()
+        removed: list[Record] = []
+        again: list[Record] = []
+        moved: list[tuple[int, Record]] = []
+        dropped = 0
+        dlq = self._queue(q.dlq) if q.consumer is not None and q.dlq else None
+        for record in batch:
+            if record.id not in retried:
+                removed.append(record)
+                continue
+            if record.attempts < q.max_attempts:
+                delay = retried[record.id]
+                record.available_at = now + (q.retry_delay if delay is None else delay)
+                again.append(record)
+                logger.debug('Retrying message "%s" on queue "%s"...', record.id, q.name)
+                continue
+            s = "" if record.attempts == 1 else "s"
+            if dlq is not None:
+                logger.warning(
+                    'Moving message "%s" on queue "%s" to dead letter queue "%s" after %d '
+                    "failed attempt%s...",
+                    record.id, q.name, dlq.name, record.attempts, s,
+                )  # fmt: skip
+                self._seq += 1
+                moved.append((record.seq, record))
+            else:
+                logger.warning(
+                    'Dropped message "%s" on queue "%s" after %d failed attempt%s!',
+                    record.id, q.name, record.attempts, s,
+                )  # fmt: skip
+                removed.append(record)
+                dropped += 1
+        acked = len(removed) - dropped
+        new_seqs = range(self._seq - len(moved) + 1, self._seq + 1)
+        old_seqs = [old for old, _ in moved]
+        for (_, record), seq in zip(moved, new_seqs, strict=True):
+            assert dlq is not None
+            record.seq = seq
+            record.queue = dlq.name
+            record.attempts = 0
+            record.available_at = now
+        counts = {q.name: {"acked": acked, "retried": len(again)}}
+        counts[q.name].update(dead_lettered=len(moved), dropped=dropped)
+        self.store.finish_delivery(removed, again, moved, counts)
+
+        for record in removed:
+            q.release(record, record.seq)
+        for record in again:
+            q.place(record, now)
+        for old, (_, record) in zip(old_seqs, moved, strict=True):
+            q.release(record, old)
+            dlq.hold(record, now)  # type: ignore[union-attr]
+        q.metrics.record(now, acked, len(again), len(moved), dropped)
+        logger.info("QUEUE %s %d/%d (%dms)", q.name, acked, len(batch), ms)
+        if dlq is not None and moved:
+            self._pump(dlq)
+
+    # -- inspection (used by Queues / QueueHandle) ---------------------------------------------
+
+    def _queue(self, name: str) -> _Queue:
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = _Queue(name, None)
+        return queue
+
+    def has_work(self) -> bool:
+        """True while a consumed, unpaused queue holds a deliverable or delayed message, or any
+        batch is in flight."""
+        return bool(self._tasks) or any(
+            q.consumed and (q.ready or q.delayed) for q in self._queues.values()
+        )
+
+    def next_deadline(self) -> float | None:
+        """When the broker next has something to do on its own (a partial batch or a delay)."""
+        times = [
+            at
+            for q in self._queues.values()
+            if q.consumed
+            for at in (q.flush_at, q.delay_at)
+            if at is not None
+        ]
+        return min(times, default=None)
+
+    async def drain(self) -> None:
+        """Deliver until no consumed, unpaused queue holds a deliverable or delayed message and
+        nothing is in flight. A virtual clock jumps to each next deadline; a real one waits."""
+        clock = self.clock
+        for _ in range(MAX_DRAIN_ROUNDS):
+            await clock.settle()
+            if not self.has_work():
+                return
+            deadline = self.next_deadline()
+            if isinstance(clock, VirtualClock):
+                if deadline is not None and deadline > clock.now():
+                    await clock.advance_to(deadline)
+                else:
+                    await asyncio.sleep(0)
+            else:
+                wait = 0.05 if deadline is None else deadline - clock.now()
+                await asyncio.sleep(min(max(wait, 0.001), 0.05))
+        busy = sorted(q.name for q in self._queues.values() if q.consumed and q.records)
+        raise QueueDrainError(
+            f"drain() gave up after {MAX_DRAIN_ROUNDS} rounds with work left on queues {busy}: "
+            "a consumer may be retrying forever (e.g. two queues that dead-letter into each other)"
+        )
+
+    # internal state for QueueHandle
+    def queue_state(self, name: str) -> _Queue:
+        if name not in self._queues:
+            raise KeyError(f"unknown queue {name!r} (known: {', '.join(sorted(self._queues))})")
+        return self._queues[name]
+
+    def queue_names(self) -> list[str]:
+        return list(self._queues)
+
+    def producer(self, queue: str, delivery_delay: int = 0) -> Any:
+        """The env binding object for `queue` (a `QueueProducer`)."""
+        from .producer import QueueProducer
+
+        self._queue(queue)
+        return QueueProducer(self, queue, delivery_delay)
+
+    @property
+    def queues(self) -> Any:
+        """What `mf.queues` is: a `Queues` view of this broker."""
+        from .handle import Queues
+
+        return Queues(self)

@@ -1,0 +1,162 @@
+"""`mf.queues` (`Queues`) and `mf.queues[name]` (`QueueHandle`): inspect and steer queues
+from tests and tools."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..workers.context import inside_handler
+from ..workers.jsdict import JsDict
+from .message import BatchOutcome, Message, MessageBatch
+from .serialize import decode
+
+if TYPE_CHECKING:
+    from .broker import QueueBroker
+
+__all__ = ["QueueHandle", "Queues"]
+
+
+class Queues:
+    """Every queue the broker knows (producers', consumers' and dead letter queues)."""
+
+    def __init__(self, broker: QueueBroker) -> None:
+        self._broker = broker
+
+    def __getitem__(self, name: str) -> QueueHandle:
+        self._broker.queue_state(name)  # KeyError naming the known queues
+        return QueueHandle(self._broker, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._broker.queue_names())
+
+    def __len__(self) -> int:
+        return len(self._broker.queue_names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._broker.queue_names()
+
+    async def drain(self) -> None:
+        """Deliver until no consumed, unpaused queue holds a deliverable or delayed message and
+        nothing is in flight; a virtual clock jumps ahead instead of sleeping."""
+        await self._broker.drain()
+
+    def stats(self) -> dict[str, JsDict]:
+        """`stats()` of every queue, by name."""
+        return {name: self[name].stats() for name in self}
+
+    def __repr__(self) -> str:
+        return f"Queues({list(self)!r})"
+
+
+class QueueHandle:
+    """One queue: `stats()`, `messages()`, `pause()` / `resume()`, `fail_next_sends()`,
+    `deliver()`."""
+
+    def __init__(self, broker: QueueBroker, name: str) -> None:
+        self._broker = broker
+        self.name = name
+
+    @property
+    def _q(self) -> Any:
+        return self._broker.queue_state(self.name)
+
+    def stats(self) -> JsDict:
+        """`pending` (deliverable now), `delayed`, `in_flight`; `acked`, `retried`,
+        `dead_lettered`, `dropped` since start; `processing_rate` (acked/minute),
+        `failure_rate` and `retry_rate` over the last minute; `dlq`; `consumer`."""
+        q = self._q
+        now = self._broker.clock.now()
+        q.promote(now)
+        in_flight = len(q.records) - len(q.ready) - len(q.delayed)
+        return JsDict(
+            pending=len(q.ready),
+            delayed=len(q.delayed),
+            in_flight=in_flight,
+            **q.metrics.counts,
+            **q.metrics.rates(now),
+            dlq=q.dlq if q.consumer is not None else None,
+            consumer=q.consumer is not None,
+        )
+
+    def messages(self) -> list[JsDict]:
+        """Every message held, in delivery order: in flight, then pending, then delayed."""
+        q = self._q
+        q.promote(self._broker.clock.now())
+        in_flight = [r for r in q.records.values() if r.in_flight]
+        delayed = [r for _, _, r in sorted(q.delayed)]
+        return [
+            JsDict(
+                id=r.id,
+                body=decode(r.data, r.content_type),
+                attempts=r.attempts,
+                timestamp=datetime.fromtimestamp(r.timestamp, UTC),
+                state=state,
+                available_at=r.available_at,
+            )
+            for state, records in (
+                ("in_flight", in_flight),
+                ("pending", q.ready),
+                ("delayed", delayed),
+            )
+            for r in records
+        ]
+
+    def pause(self) -> None:
+        """Stop starting batches (messages keep arriving and wait as `pending`)."""
+        self._q.paused = True
+        self._broker._pump(self._q)
+
+    def resume(self) -> None:
+        """Start delivering again; batches that became due meanwhile go at once."""
+        self._q.paused = False
+        self._broker._pump(self._q)
+
+    def fail_next_sends(self, n: int = 1, error: BaseException | None = None) -> None:
+        """Make the next `n` sends / sendBatches to this queue raise `error` (default a
+        `QueueSendError`), storing nothing."""
+        q = self._q
+        q.fail_sends = n
+        q.fail_error = error
+
+    async def deliver(self, messages: Sequence[Any]) -> JsDict:
+        """Hand a made-up batch straight to the consumer (no store, no counters); each item is a
+        body, or a dict with `body` and optional `id`, `attempts`, `timestamp`. Returns
+        `{"outcome": "ok" | "exception", "error", "acked": [ids], "retried": [ids]}`."""
+        outcome = BatchOutcome()
+        now = self._broker.clock.now()
+        batch: list[Message] = []
+        for item in messages:
+            spec = item if isinstance(item, Mapping) and "body" in item else {"body": item}
+            timestamp = spec.get("timestamp", now)
+            if not isinstance(timestamp, datetime):
+                timestamp = datetime.fromtimestamp(timestamp, UTC)
+            batch.append(
+                Message(
+                    spec.get("id") or os.urandom(16).hex(),
+                    timestamp,
+                    spec["body"],
+                    spec.get("attempts", 1),
+                    outcome,
+                )
+            )
+        token = inside_handler.set(True)
+        error: BaseException | None = None
+        try:
+            await self._broker.deliver(MessageBatch(self.name, batch, outcome))
+        except Exception as exc:
+            error = exc
+        finally:
+            inside_handler.reset(token)
+        acked, retried = outcome.resolve([m.id for m in batch], error is not None)
+        return JsDict(
+            outcome="ok" if error is None else "exception",
+            error=None if error is None else f"{type(error).__name__}: {error}",
+            acked=acked,
+            retried=list(retried),
+        )
+
+    def __repr__(self) -> str:
+        return f"QueueHandle({self.name!r})"

@@ -1,0 +1,149 @@
+"""Message content types: how a body is checked and stored at send, and rebuilt at delivery.
+
+| type    | accepts                      | stored as          | consumer gets               |
+|---------|------------------------------|--------------------|-----------------------------|
+| `json`  | what `json.dumps` encodes    | compact JSON       | `json.loads` of it, objects |
+|         | (the default)                | (UTF-8)            | as `JsDict`                 |
+| `text`  | `str`                        | UTF-8              | `str`                       |
+| `bytes` | bytes, bytearray, memoryview | the bytes          | `bytes`                     |
+| `v8`    | structured-clone values      | tagged JSON        | an equal copy               |
+
+The serialized size (what the 128000-byte limit counts) is the length of what is stored.
+
+`v8` stands in for V8's structured clone with a tagged JSON encoding (never pickle, so a store
+never runs code when read). `None`, `bool`, `int`, `float` and `str` are written as themselves;
+every other value is a one-key object whose key names its type:
+
+| Python value             | encoded as                         | decoded as                       |
+|--------------------------|------------------------------------|----------------------------------|
+| `list`                   | `{"l": [items]}`                   | `list`                           |
+| `tuple`                  | `{"t": [items]}`                   | `tuple`                          |
+| `dict` (any clonable key)| `{"d": [[key, value], ...]}`       | `JsDict` (a `dict`)              |
+| `set` / `frozenset`      | `{"s": [items]}`                   | `set` / `frozenset`              |
+| `bytes` / `bytearray` /  | `{"b": "<base64>"}`                | `bytes`                          |
+| `memoryview`             |                                    |                                  |
+| `datetime.datetime`      | `{"dt": "<isoformat>"}`            | `datetime` (same tzinfo offset)  |
+| `float` NaN / infinities | `{"f": "nan" / "inf" / "-inf"}`    | `float`                          |
+
+Anything else (a class instance, a function, a `date` without time) raises at send, as a
+structured clone of an unclonable value does. Cycles are not supported.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import datetime
+from typing import Any, Final
+
+from ..workers.jsdict import JsDict
+from .errors import QueueSendError, QueueSendTypeError
+
+__all__ = ["CONTENT_TYPES", "decode", "encode", "parse_content_type"]
+
+CONTENT_TYPES: Final = ("text", "bytes", "json", "v8")
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_json_decoder = json.JSONDecoder(object_hook=JsDict)
+
+
+def parse_content_type(content_type: Any) -> str:
+    """The canonical name of a content type (case-insensitive, as on the edge); json if None."""
+    if content_type is None:
+        return "json"
+    lowered = content_type.lower() if isinstance(content_type, str) else None
+    if lowered in CONTENT_TYPES:
+        return lowered
+    raise QueueSendTypeError(f"Unsupported queue message content type: {content_type}")
+
+
+def encode(body: Any, content_type: str) -> bytes:
+    """Check `body` against `content_type` and serialize it; raises `QueueSendError`."""
+    if content_type == "json":
+        try:
+            return _dumps(body).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise QueueSendTypeError(
+                f"Queue send failed: message body cannot be serialized as JSON: {exc}"
+            ) from None
+    if content_type == "text":
+        if not isinstance(body, str):
+            raise QueueSendTypeError(
+                'Content Type "text" requires a value of type string, '
+                f"but received: {type(body).__name__}"
+            )
+        return body.encode()
+    if content_type == "bytes":
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise QueueSendTypeError(
+                'Content Type "bytes" requires a value of type ArrayBufferView, '
+                f"but received: {type(body).__name__}"
+            )
+        return bytes(body)
+    try:
+        return _dumps(_tag(body)).encode()
+    except RecursionError:
+        raise QueueSendError(
+            'Queue send failed: Content Type "v8" cannot serialize a value this deeply nested '
+            "(or one that contains itself)"
+        ) from None
+
+
+def decode(data: bytes, content_type: str) -> Any:
+    """Rebuild a fresh body from what `encode` stored (a new object on every call)."""
+    if content_type == "json":
+        return _json_decoder.decode(data.decode())
+    if content_type == "text":
+        return data.decode()
+    if content_type == "bytes":
+        return bytes(data)
+    return _untag(json.loads(data))
+
+
+def _tag(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"f": repr(value)}
+    if isinstance(value, list):
+        return {"l": [_tag(v) for v in value]}
+    if isinstance(value, tuple):
+        return {"t": [_tag(v) for v in value]}
+    if isinstance(value, dict):
+        return {"d": [[_tag(k), _tag(v)] for k, v in value.items()]}
+    if isinstance(value, frozenset):
+        return {"fs": [_tag(v) for v in value]}
+    if isinstance(value, set):
+        return {"s": [_tag(v) for v in value]}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"b": base64.b64encode(value).decode()}
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    raise QueueSendError(
+        f'Queue send failed: Content Type "v8" cannot serialize a value of type '
+        f"{type(value).__name__}: it could not be cloned"
+    )
+
+
+def _untag(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    ((tag, inner),) = value.items()
+    if tag == "l":
+        return [_untag(v) for v in inner]
+    if tag == "t":
+        return tuple(_untag(v) for v in inner)
+    if tag == "d":
+        return JsDict((_untag(k), _untag(v)) for k, v in inner)
+    if tag == "s":
+        return {_untag(v) for v in inner}
+    if tag == "fs":
+        return frozenset(_untag(v) for v in inner)
+    if tag == "b":
+        return base64.b64decode(inner)
+    if tag == "dt":
+        return datetime.fromisoformat(inner)
+    if tag == "f":
+        return float(inner)
+    raise ValueError(f"unknown v8 tag {tag!r} in a stored queue message")
