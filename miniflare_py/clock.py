@@ -14,6 +14,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -109,6 +110,10 @@ class VirtualClock(_TrackedWork):
         self._timers: list[_VirtualTimer] = []
         self._seq = itertools.count()
         self._kick_scheduled = False
+        # Tracked tasks blocked in `sleep()`: only a later `advance()` can wake them, so
+        # `settle()` must not wait for them (it would wait forever).
+        self._sleeping: set[asyncio.Task[Any]] = set()
+        self._sleep_waiters: set[asyncio.Future[None]] = set()
 
     def now(self) -> float:
         return self._now
@@ -118,8 +123,24 @@ class VirtualClock(_TrackedWork):
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.call_at(self._now + seconds, lambda: future.done() or future.set_result(None))
-        await future
+        task = asyncio.current_task()
+
+        def wake() -> None:
+            self._sleeping.discard(task)  # type: ignore[arg-type]
+            if not future.done():
+                future.set_result(None)
+
+        handle = self.call_at(self._now + seconds, wake)
+        if task is not None:
+            self._sleeping.add(task)
+            for waiter in self._sleep_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        try:
+            await future
+        finally:
+            handle.cancel()
+            self._sleeping.discard(task)  # type: ignore[arg-type]
 
     def call_at(self, when: float, callback: Callable[[], Any]) -> TimerHandle:
         timer = _VirtualTimer(when, next(self._seq), callback)
@@ -158,8 +179,26 @@ class VirtualClock(_TrackedWork):
             if not fired and not waited:
                 # Give callbacks scheduled with call_soon by the work we waited for a turn.
                 await asyncio.sleep(0)
-                if not self._due() and not self._tasks:
+                if not self._due() and not self._running():
                     return
+
+    def _running(self) -> list[asyncio.Task[Any]]:
+        return [t for t in self._tasks if t not in self._sleeping]
+
+    async def _wait_tracked(self) -> bool:
+        """Wait until every tracked task is finished or asleep until a later virtual time;
+        True if there was any to wait for."""
+        waited = False
+        while running := self._running():
+            waited = True
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._sleep_waiters.add(waiter)
+            try:
+                await asyncio.wait([*running, waiter], return_when=FIRST_COMPLETED)
+            finally:
+                self._sleep_waiters.discard(waiter)
+                waiter.cancel()
+        return waited
 
     def _due(self) -> bool:
         self._drop_cancelled()

@@ -22,7 +22,12 @@ class Headers(Mapping[str, str]):
         self._items: list[tuple[str, str]] = []
         if init is None:
             return
-        pairs = init.items() if isinstance(init, Mapping) else init
+        if isinstance(init, Headers):
+            pairs: Iterable[tuple[str, str]] = init.multi_items()  # keep repeated headers apart
+        elif isinstance(init, Mapping):
+            pairs = init.items()
+        else:
+            pairs = init
         for name, value in pairs:
             self.append(name, value)
 

@@ -65,7 +65,7 @@ class Request(_Body):
     ) -> None:
         self.url = url
         self.method = method.upper()
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers = Headers(headers)
         self._body = _to_bytes(body)
         self.cf = JsDict(cf or {})
 
@@ -93,9 +93,12 @@ class _JsonMethod:
 def _json_response(
     cls: type[Response], data: Any, status: int, headers: HeadersInit, **kwargs: Any
 ) -> Response:
-    response = cls(jsonlib.dumps(data, separators=(",", ":")), status, headers, **kwargs)
-    response.headers.set("content-type", "application/json")
-    return response
+    # As JSON.stringify writes it (non-ASCII kept), and a caller's content-type wins.
+    body = jsonlib.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    headers = Headers(headers)
+    if not headers.has("content-type"):
+        headers.set("content-type", "application/json")
+    return cls(body, status, headers, **kwargs)
 
 
 class Response(_Body):
@@ -113,7 +116,7 @@ class Response(_Body):
         if not 200 <= int(status) <= 599:
             raise ValueError(f"Response status must be in the range 200-599, got {status}")
         self.status = int(status)
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers = Headers(headers)  # a copy, as fetch's Response makes
         self._body = _to_bytes(body)
         if isinstance(body, str) and not self.headers.has("content-type"):
             self.headers.set("content-type", "text/plain;charset=UTF-8")

@@ -32,4 +32,13 @@ class JsDict(dict):
 
     def to_py(self) -> dict[str, Any]:
         """Return a plain `dict` copy (the name of Pyodide's JsProxy conversion)."""
-        return {k: v.to_py() if isinstance(v, JsDict) else v for k, v in self.items()}
+        return {k: _to_py(v) for k, v in self.items()}
+
+
+def _to_py(value: Any) -> Any:
+    """`value` with every `JsDict` inside it (also in lists) turned into a plain `dict`."""
+    if isinstance(value, JsDict):
+        return value.to_py()
+    if isinstance(value, list):
+        return [_to_py(v) for v in value]
+    return value

@@ -1,0 +1,441 @@
+"""`Miniflare` end to end on the seed worker (fixtures/ai-tasks): D1, queues, env, clock."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from miniflare_py import Miniflare
+from miniflare_py.clock import RealClock, VirtualClock
+from miniflare_py.d1 import apply_migrations
+from miniflare_py.workers import Response
+
+SEED = Path(__file__).resolve().parent.parent / "fixtures" / "ai-tasks"
+QUEUE = "ai-processing-queue"
+DLQ = "ai-processing-dlq"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def migrate(mf: Miniflare) -> list[str]:
+    return apply_migrations(mf.d1["DB"], mf.config.d1_databases[0], mf.config.root)
+
+
+@pytest.fixture
+async def mf(anyio_backend: str) -> AsyncIterator[Miniflare]:
+    async with Miniflare(SEED / "wrangler.toml") as runtime:
+        migrate(runtime)
+        yield runtime
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    """A private copy of the seed worker folder (for .dev.vars and edits)."""
+    folder = tmp_path / "ai-tasks"
+    shutil.copytree(SEED, folder, ignore=shutil.ignore_patterns("__pycache__", ".wrangler"))
+    return folder
+
+
+async def submit(mf: Miniflare, task_type: str = "analysis", **extra: Any) -> str:
+    response = await mf.fetch(
+        "/api/tasks",
+        method="POST",
+        json={"user": "ana", "taskType": task_type, "question": "what is pyflare", **extra},
+    )
+    assert response.status == 202, await response.text()
+    body = await response.json()
+    assert body["status"] == "pending"
+    return body["taskId"]
+
+
+async def task(mf: Miniflare, task_id: str) -> dict[str, Any]:
+    response = await mf.fetch(f"/api/tasks/{task_id}")
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+# the seed flow
+
+
+@pytest.mark.anyio
+async def test_migrations_create_the_seed_tables(anyio_backend: str) -> None:
+    async with Miniflare(SEED / "wrangler.toml") as mf:
+        assert migrate(mf) == ["0001_create_tasks.sql", "0002_queue_metrics.sql"]
+        assert migrate(mf) == []  # a second run has nothing to do
+        health = await mf.fetch("/api/health")
+        assert await health.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.anyio
+async def test_a_submitted_task_is_completed_after_drain(mf: Miniflare) -> None:
+    task_id = await submit(mf)
+    await mf.queues.drain()
+    done = await task(mf, task_id)
+    assert done["status"] == "completed"
+    assert done["attempts"] == 1
+    assert done["viaQueue"] is True
+    assert done["error"] is None
+    assert done["result"].startswith("[en] analysis: 3 words")
+    stats = mf.queues[QUEUE].stats()
+    assert (stats["acked"], stats["pending"], stats["in_flight"]) == (1, 0, 0)
+
+
+@pytest.mark.anyio
+async def test_the_get_shows_the_task_pending_or_done_and_404_for_unknown_ids(
+    mf: Miniflare,
+) -> None:
+    task_id = await submit(mf, question=" ".join(f"w{i}" for i in range(30)))
+    await mf.queues.drain()
+    done = await task(mf, task_id)
+    assert done["status"] == "completed"
+    assert done["segments"] == 3  # 30 words, 12 per segment
+    missing = await mf.fetch("/api/tasks/nope")
+    assert missing.status == 404
+
+
+@pytest.mark.anyio
+async def test_a_failing_task_ends_failed_after_three_attempts(mf: Miniflare) -> None:
+    task_id = await submit(mf, "fail")
+    await mf.queues.drain()
+    failed = await task(mf, task_id)
+    assert failed["status"] == "failed"
+    assert failed["attempts"] == 3  # max_retries = 2
+    assert failed["errorType"] == "ModelRefusal"
+    assert mf.queues[QUEUE].stats()["dead_lettered"] == 1
+    assert mf.queues[QUEUE].stats()["retried"] == 2
+    assert mf.queues[DLQ].stats()["acked"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_bad_request_is_answered_400_without_queueing(mf: Miniflare) -> None:
+    response = await mf.fetch("/api/tasks", method="POST", json={"taskType": "analysis"})
+    assert response.status == 400
+    assert mf.queues[QUEUE].stats()["pending"] == 0
+
+
+@pytest.mark.anyio
+async def test_a_failed_send_falls_back_to_wait_until_processing(mf: Miniflare) -> None:
+    mf.queues[QUEUE].fail_next_sends(1)
+    response = await mf.fetch("/api/tasks", method="POST", json={"user": "ana"})
+    body = await response.json()
+    assert body["queued"] is False
+    done = await task(mf, body["taskId"])  # fetch settled the waitUntil work already
+    assert done["status"] == "completed"
+    assert done["viaQueue"] is False
+
+
+# env
+
+
+@pytest.mark.anyio
+async def test_env_has_vars_secrets_and_bindings(anyio_backend: str, seed_copy: Path) -> None:
+    (seed_copy / ".dev.vars").write_text('API_KEY="s3cret"\nOTHER=plain\n')
+    async with Miniflare(seed_copy / "wrangler.toml") as mf:
+        assert mf.env.AI_MODEL == "local-deterministic-v1"
+        assert mf.env.AI_SEGMENT_WORDS == 12  # TOML values as given
+        assert mf.env.API_KEY == "s3cret"
+        assert mf.env["OTHER"] == "plain"
+        assert mf.env.DB is mf.d1["DB"]
+        for binding in ("AI_QUEUE", "AI_DLQ"):
+            producer = getattr(mf.env, binding)
+            assert callable(producer.send)
+            assert callable(producer.sendBatch)
+        assert set(mf.queues) >= {QUEUE, DLQ}
+
+
+@pytest.mark.anyio
+async def test_the_worker_receives_the_same_env(anyio_backend: str, seed_copy: Path) -> None:
+    (seed_copy / "worker.py").write_text(
+        textwrap.dedent(
+            """\
+            from workers import Response, WorkerEntrypoint
+
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    env = self.env
+                    return Response.json({
+                        "model": env.AI_MODEL,
+                        "secret": env.API_KEY,
+                        "db": type(env.DB).__name__,
+                        "queue": type(env.AI_QUEUE).__name__,
+                    })
+            """
+        )
+    )
+    (seed_copy / ".dev.vars").write_text("API_KEY=from-dev-vars\n")
+    async with Miniflare(seed_copy / "wrangler.toml") as mf:
+        data = await (await mf.fetch("/")).json()
+    assert data == {
+        "model": "local-deterministic-v1",
+        "secret": "from-dev-vars",
+        "db": "D1Database",
+        "queue": "QueueProducer",
+    }
+
+
+@pytest.mark.anyio
+async def test_vars_argument_overrides_config_vars(anyio_backend: str) -> None:
+    async with Miniflare(SEED / "wrangler.toml", vars={"AI_MODEL": "override", "NEW": "1"}) as mf:
+        assert mf.env.AI_MODEL == "override"
+        assert mf.env.NEW == "1"
+        assert mf.env.AI_SEGMENT_WORDS == 12
+        status = await (await mf.fetch("/api/ai-status")).json()
+        assert status["model"] == "override"
+
+
+@pytest.mark.anyio
+async def test_vars_argument_overrides_secrets_too(anyio_backend: str, seed_copy: Path) -> None:
+    (seed_copy / ".dev.vars").write_text("API_KEY=from-file\n")
+    async with Miniflare(seed_copy / "wrangler.toml", vars={"API_KEY": "from-arg"}) as mf:
+        assert mf.env.API_KEY == "from-arg"
+
+
+# persistence
+
+
+@pytest.mark.anyio
+async def test_persist_to_keeps_d1_rows_and_queued_messages_across_instances(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    async with Miniflare(SEED / "wrangler.toml", persist_to=state) as first:
+        migrate(first)
+        first.queues[QUEUE].pause()  # keep the message queued
+        task_id = await submit(first)
+        assert first.queues[QUEUE].stats()["pending"] == 1
+        [message] = first.queues[QUEUE].messages()
+        assert message["body"]["taskId"] == task_id
+        assert (await task(first, task_id))["status"] == "pending"
+
+    assert (state / "v3" / "d1").is_dir()
+
+    async with Miniflare(SEED / "wrangler.toml", persist_to=state) as second:
+        assert migrate(second) == []  # the schema came back with the file
+        await second.queues.drain()
+        # delivered by this instance: the message came back from the store
+        assert second.queues[QUEUE].stats()["acked"] == 1
+        assert second.queues[QUEUE].stats()["pending"] == 0
+        done = await task(second, task_id)
+        assert done["status"] == "completed"
+        assert done["attempts"] == 1
+
+    async with Miniflare(SEED / "wrangler.toml", persist_to=state) as third:
+        assert (await task(third, task_id))["status"] == "completed"
+        assert third.queues[QUEUE].messages() == []  # acked messages are gone for good
+
+
+@pytest.mark.anyio
+async def test_persist_to_keeps_a_delayed_message_with_its_id_and_timestamp(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    async with Miniflare(SEED / "wrangler.toml", persist_to=state) as first:
+        migrate(first)
+        first.queues[QUEUE].pause()
+        task_id = await submit(first)
+        [sent] = first.queues[QUEUE].messages()
+        first.queues[QUEUE].resume()
+        await first.queues.drain()  # the task itself completes in the first instance
+        await first.env.AI_QUEUE.send(
+            {"taskId": task_id, "taskType": "summary", "language": "en", "question": "again"},
+            delaySeconds=3600,
+        )
+        [delayed] = first.queues[QUEUE].messages()
+        assert delayed["state"] == "delayed"
+        assert delayed["id"] != sent["id"]
+
+    async with Miniflare(SEED / "wrangler.toml", persist_to=state) as second:
+        [kept] = second.queues[QUEUE].messages()
+        assert kept["id"] == delayed["id"]
+        assert kept["timestamp"] == delayed["timestamp"]
+        assert kept["body"] == delayed["body"]
+        assert second.queues[QUEUE].stats()["delayed"] == 1
+        await second.queues.drain()
+        assert second.queues[QUEUE].stats()["acked"] == 1
+        done = await task(second, task_id)
+        assert done["taskType"] == "analysis"
+        assert done["result"].startswith("[en] summary")
+
+
+@pytest.mark.anyio
+async def test_without_persist_to_nothing_is_kept(anyio_backend: str, tmp_path: Path) -> None:
+    async with Miniflare(SEED / "wrangler.toml") as first:
+        migrate(first)
+        await submit(first)
+    async with Miniflare(SEED / "wrangler.toml") as second:
+        assert migrate(second) == ["0001_create_tasks.sql", "0002_queue_metrics.sql"]
+        assert second.queues[QUEUE].messages() == []
+
+
+# the clock
+
+
+@pytest.mark.anyio
+async def test_the_virtual_clock_starts_near_real_time(anyio_backend: str) -> None:
+    before = time.time()
+    async with Miniflare(SEED / "wrangler.toml") as mf:
+        after = time.time()
+        assert isinstance(mf.clock, VirtualClock)
+        assert mf.virtual
+        assert before <= mf.clock.now() <= after
+
+
+@pytest.mark.anyio
+async def test_the_virtual_clock_moves_only_on_advance_or_drain(mf: Miniflare) -> None:
+    start = mf.clock.now()
+    task_id = await submit(mf)  # a full batch (size 1): handled at once, no time passes
+    assert mf.clock.now() == start
+    assert (await task(mf, task_id))["status"] == "completed"
+    assert mf.clock.now() == start
+
+    assert isinstance(mf.clock, VirtualClock)
+    await mf.clock.advance(30)
+    assert mf.clock.now() == start + 30
+
+    await submit(mf, "fail")  # dead-lettered: the DLQ batch waits its 1 s timeout
+    moved_from = mf.clock.now()
+    await mf.queues.drain()
+    assert mf.clock.now() >= moved_from + 1
+
+
+@pytest.mark.anyio
+async def test_drain_jumps_over_a_send_delay(mf: Miniflare) -> None:
+    start = mf.clock.now()
+    task_id = await submit(mf)
+    await mf.env.AI_QUEUE.send(
+        {"taskId": task_id, "taskType": "summary", "language": "en", "question": "later"},
+        delaySeconds=600,
+    )
+    assert mf.queues[QUEUE].stats()["delayed"] == 1
+    await mf.queues.drain()
+    assert mf.clock.now() >= start + 600
+    assert mf.queues[QUEUE].stats()["acked"] == 2
+    assert (await task(mf, task_id))["taskType"] == "analysis"
+
+
+@pytest.mark.anyio
+async def test_a_real_clock_runtime_uses_the_wall_clock(anyio_backend: str) -> None:
+    async with Miniflare(SEED / "wrangler.toml", clock="real") as mf:
+        assert isinstance(mf.clock, RealClock)
+        assert not mf.virtual
+        migrate(mf)
+        task_id = await submit(mf)
+        await mf.queues.drain()
+        assert (await task(mf, task_id))["status"] == "completed"
+
+
+def test_an_unknown_clock_name_is_an_error() -> None:
+    import asyncio
+
+    async def start() -> None:
+        await Miniflare(SEED / "wrangler.toml", clock="sundial").start()  # type: ignore[arg-type]
+
+    with pytest.raises(ValueError, match="sundial"):
+        asyncio.run(start())
+
+
+# waitUntil and close
+
+
+WAIT_UNTIL_WORKER = """\
+import asyncio
+from workers import Response, WorkerEntrypoint
+
+DONE = []
+
+async def slow_audit(label):
+    for _ in range(3):
+        await asyncio.sleep(0.001)
+    DONE.append(label)
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        self.ctx.waitUntil(slow_audit(request.url))
+        return Response("accepted", status=202)
+"""
+
+
+@pytest.mark.anyio
+async def test_wait_until_work_is_finished_by_close(anyio_backend: str, seed_copy: Path) -> None:
+    (seed_copy / "worker.py").write_text(WAIT_UNTIL_WORKER)
+    mf = Miniflare(seed_copy / "wrangler.toml", clock="real")
+    await mf.start()
+    response = await mf.fetch("/one")
+    assert isinstance(response, Response)
+    assert response.status == 202
+    assert mf.worker is not None
+    module = mf.worker.module
+    assert module.DONE == []  # on a real clock the response does not wait for it
+    await mf.close()
+    assert module.DONE == ["http://localhost/one"]
+
+
+@pytest.mark.anyio
+async def test_wait_until_work_is_finished_when_a_virtual_fetch_returns(
+    anyio_backend: str, seed_copy: Path
+) -> None:
+    (seed_copy / "worker.py").write_text(WAIT_UNTIL_WORKER)
+    async with Miniflare(seed_copy / "wrangler.toml") as mf:
+        await mf.fetch("/two")
+        assert mf.worker is not None
+        assert mf.worker.module.DONE == ["http://localhost/two"]
+
+
+@pytest.mark.anyio
+async def test_a_failing_wait_until_task_does_not_break_close(
+    anyio_backend: str, seed_copy: Path
+) -> None:
+    (seed_copy / "worker.py").write_text(
+        textwrap.dedent(
+            """\
+            from workers import Response
+
+            async def explode():
+                raise RuntimeError("background failure")
+
+            async def on_fetch(request, env, ctx):
+                ctx.waitUntil(explode())
+                return Response("ok")
+            """
+        )
+    )
+    async with Miniflare(seed_copy / "wrangler.toml", clock="real") as mf:
+        assert (await mf.fetch("/")).status == 200
+    assert any("waitUntil() task failed" in line for line in mf.logs)  # logged, not raised
+
+
+# scheduled and reload
+
+
+@pytest.mark.anyio
+async def test_scheduled_without_a_handler_reports_an_exception(mf: Miniflare) -> None:
+    result = await mf.scheduled(cron="*/5 * * * *")
+    assert result["outcome"] == "exception"
+    assert "scheduled" in result["error"]
+
+
+@pytest.mark.anyio
+async def test_reload_keeps_d1_data_and_picks_up_new_code(
+    anyio_backend: str, seed_copy: Path
+) -> None:
+    async with Miniflare(seed_copy / "wrangler.toml") as mf:
+        migrate(mf)
+        task_id = await submit(mf)
+        worker = seed_copy / "worker.py"
+        worker.write_text(
+            worker.read_text().replace('"available": True', '"available": "reloaded"')
+        )
+        mf.reload()
+        assert mf.load_error is None
+        status = await (await mf.fetch("/api/ai-status")).json()
+        assert status["available"] == "reloaded"
+        assert (await task(mf, task_id))["status"] == "completed"
