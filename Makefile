@@ -15,6 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 ## serve the seed's example worker at http://127.0.0.1:8787
 dev: $(STAMP)
+	$(BIN)/pyflare d1 migrations apply DB -c fixtures/ai-tasks/wrangler.toml
 	$(BIN)/pyflare dev -c fixtures/ai-tasks/wrangler.toml
 
 ## run the whole test suite (unit, end-to-end and pytest-plugin tests)

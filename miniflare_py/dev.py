@@ -78,7 +78,8 @@ def configure_logging(level: str) -> None:
     logger = logging.getLogger("miniflare_py")
     logger.setLevel(LOG_LEVELS[level])
     logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, ConsoleHandler)]
-    logger.addHandler(ConsoleHandler())
+    if level != "none":  # no console at all: not even the cost of importing rich
+        logger.addHandler(ConsoleHandler())
     logger.propagate = False
 
 
@@ -112,6 +113,7 @@ class DevServer:
 
         self.mf = self._new_runtime()
         await self.mf.start(strict=False)
+        self._warn_unapplied_migrations()
         config = uvicorn.Config(
             create_app(lambda: self.mf),
             host=self.options.ip,
@@ -138,6 +140,23 @@ class DevServer:
             if watcher is not None:
                 watcher.cancel()
             await self.mf.close()
+
+    def _warn_unapplied_migrations(self) -> None:
+        from .d1 import list_migrations
+
+        config = self.mf.config
+        for db in config.d1_databases:
+            if not (config.root / db.migrations_dir).is_dir():
+                continue
+            _, unapplied = list_migrations(self.mf.d1[db.binding], db, config.root)
+            if unapplied:
+                log.warning(
+                    "%d unapplied migration(s) for %s (%s): run `pyflare d1 migrations apply %s`",
+                    len(unapplied),
+                    db.binding,
+                    ", ".join(unapplied),
+                    db.binding,
+                )
 
     async def _watch(self) -> None:
         from watchfiles import awatch

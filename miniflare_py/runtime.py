@@ -222,7 +222,8 @@ class Miniflare:
 
             body = jsonlib.dumps(json)
             headers = [*_header_pairs(headers), ("content-type", "application/json")]
-        request = Request(urljoin(DEFAULT_ORIGIN, url), method, headers, body)
+        absolute = DEFAULT_ORIGIN + url if url.startswith("/") else urljoin(DEFAULT_ORIGIN, url)
+        request = Request(absolute, method, headers, body)
         response = await self.dispatch_fetch(request)
         if self.virtual:
             await self.clock.settle()

@@ -1,7 +1,8 @@
-"""The HTTP front of a `Miniflare`: a Starlette app that turns requests into `fetch` events.
+"""The HTTP front of a `Miniflare`: an ASGI app that turns requests into `fetch` events.
 
-Internal routes live under `/__pyflare/` (queue stats) plus wrangler's `/__scheduled` and
-`/cdn-cgi/handler/scheduled` to fire the `scheduled` handler by hand.
+Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON) and wrangler's
+`/__scheduled` and `/cdn-cgi/handler/scheduled` to fire the `scheduled` handler by hand.
+Everything else goes to the worker through a lean ASGI path, since it is the hot one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request as HTTPRequest
@@ -26,41 +28,48 @@ __all__ = ["create_app"]
 http_log = logging.getLogger("miniflare_py.http")
 error_log = logging.getLogger("miniflare_py.errors")
 
+INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/handler/scheduled")
 
-def create_app(runtime: Callable[[], Miniflare]) -> Starlette:
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+
+def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Send], Any]:
     """An ASGI app serving the `Miniflare` that `runtime()` returns at each request.
 
     `runtime` is a callable so `pyflare dev` can swap the runtime on a config reload.
     """
+    internal = _internal_app(runtime)
 
-    async def worker_fetch(http_request: HTTPRequest) -> HTTPResponse:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(INTERNAL_PREFIXES):
+            await internal(scope, receive, send)
+            return
         started = time.perf_counter()
-        mf = runtime()
         request = Request(
-            str(http_request.url),
-            http_request.method,
-            Headers(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in http_request.headers.raw
-            ),
-            await http_request.body(),
+            _url(scope),
+            scope["method"],
+            Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+            await _read_body(receive),
         )
         try:
-            response = await mf.dispatch_fetch(request)
+            response = await runtime().dispatch_fetch(request)
         except WorkerLoadError as exc:
             error_log.error("%s", exc.details)
-            reply: HTTPResponse = PlainTextResponse(exc.details, status_code=500)
-            _log_request(request, reply.status_code, "Internal Server Error", started)
-            return reply
+            response = _error_response(exc.details)
         except Exception as exc:
             details = "".join(traceback.format_exception(exc))
             error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
-            reply = PlainTextResponse(details, status_code=500)
-            _log_request(request, reply.status_code, "Internal Server Error", started)
-            return reply
-        reply = _to_http(response)
-        _log_request(request, response.status, response.status_text, started)
-        return reply
+            response = _error_response(details)
+        await _send_response(response, send)
+        if http_log.isEnabledFor(logging.INFO):
+            _log_request(scope, response, started)
 
+    return app
+
+
+def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
     async def queue_stats(_: HTTPRequest) -> JSONResponse:
         return JSONResponse({name: dict(stats) for name, stats in runtime().queues.stats().items()})
 
@@ -73,30 +82,63 @@ def create_app(runtime: Callable[[], Miniflare]) -> Starlette:
             return PlainTextResponse(f"Scheduled event failed: {result['error']}", 500)
         return PlainTextResponse("Ran scheduled event")
 
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     return Starlette(
         routes=[
             Route("/__pyflare/queues", queue_stats, methods=["GET"]),
             Route("/__scheduled", scheduled, methods=["GET", "POST"]),
             Route("/cdn-cgi/handler/scheduled", scheduled, methods=["GET", "POST"]),
-            Route("/{path:path}", worker_fetch, methods=methods),
         ]
     )
 
 
-def _to_http(response: Response) -> HTTPResponse:
-    reply = HTTPResponse(response.body, status_code=response.status)
-    reply.raw_headers = [
+def _url(scope: Scope) -> str:
+    host = None
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = value.decode("latin-1")
+            break
+    if host is None:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    query = scope.get("query_string", b"")
+    url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{path}"
+    return f"{url}?{query.decode('latin-1')}" if query else url
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _error_response(details: str) -> Response:
+    return Response(details, 500, {"content-type": "text/plain; charset=utf-8"})
+
+
+async def _send_response(response: Response, send: Send) -> None:
+    body = response.body
+    headers = [
         (k.encode("latin-1"), v.encode("latin-1"))
         for k, v in response.headers.multi_items()
         if k != "content-length"
     ]
-    reply.raw_headers.append((b"content-length", str(len(response.body)).encode()))
-    return reply
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
-def _log_request(request: Request, status: int, status_text: str, started: float) -> None:
-    if http_log.isEnabledFor(logging.INFO):
-        path = request.url.split("://", 1)[-1].partition("/")[2]
-        elapsed = (time.perf_counter() - started) * 1000
-        http_log.info("%s /%s %d %s (%dms)", request.method, path, status, status_text, elapsed)
+def _log_request(scope: Scope, response: Response, started: float) -> None:
+    elapsed = (time.perf_counter() - started) * 1000
+    query = scope.get("query_string", b"")
+    path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
+    http_log.info(
+        "%s %s %d %s (%dms)", scope["method"], path, response.status, response.status_text, elapsed
+    )

@@ -12,6 +12,8 @@ from .jsdict import JsDict
 
 Body = str | bytes | bytearray | memoryview | None
 
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
 
 def _to_bytes(body: Any) -> bytes:
     if body is None:
@@ -121,12 +123,7 @@ class Response(_Body):
         if isinstance(body, str) and not self.headers.has("content-type"):
             self.headers.set("content-type", "text/plain;charset=UTF-8")
         text = status_text if status_text is not None else statusText
-        if text is None:
-            try:
-                text = HTTPStatus(self.status).phrase
-            except ValueError:
-                text = ""
-        self.status_text = text
+        self.status_text = _PHRASES.get(self.status, "") if text is None else text
 
     json = _JsonMethod()
 
