@@ -540,6 +540,8 @@ class _Reader:
             owners[binding] = f"{at}.binding"
 
         produced = {p.queue for _, p in producers}
+        # A dead letter queue is fed by the broker itself, so it needs no producer binding.
+        dead_letter_queues = {c.dead_letter_queue for _, c in consumers if c.dead_letter_queue}
         consumed: dict[str, str] = {}
         for at, consumer in consumers:
             if consumer.queue in consumed:
@@ -553,7 +555,7 @@ class _Reader:
                     f"{at}.dead_letter_queue = {_show(consumer.queue)} is the consumer's own "
                     "queue; a queue cannot be its own dead letter queue"
                 )
-            if consumer.queue not in produced:
+            if consumer.queue not in produced and consumer.queue not in dead_letter_queues:
                 self.warn(
                     f'queue "{consumer.queue}" has a consumer but no producer binding in this '
                     "worker (it may be fed by another worker)"

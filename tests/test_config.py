@@ -658,3 +658,15 @@ def test_load_config_without_path_uses_cwd_and_file_name(
     with pytest.raises(ConfigError) as info:
         load_config()
     assert str(info.value).startswith("wrangler.jsonc: queues.consumers[0].max_retries = -5")
+
+
+def test_a_consumer_of_another_consumers_dead_letter_queue_does_not_warn(tmp_path: Path) -> None:
+    config = tmp_path / "wrangler.toml"
+    (tmp_path / "w.py").write_text("")
+    config.write_text(
+        'main = "w.py"\n'
+        '[[queues.producers]]\nbinding = "Q"\nqueue = "q"\n'
+        '[[queues.consumers]]\nqueue = "q"\ndead_letter_queue = "dlq"\n'
+        '[[queues.consumers]]\nqueue = "dlq"\n'
+    )
+    assert load_config(config).warnings == ()
