@@ -1,0 +1,467 @@
+"""The SQLite connection behind a D1 binding: runs statements and builds D1's results.
+
+Work happens inline on the caller's thread: an apsw call on a local file takes microseconds, far
+less than handing it to a thread would cost.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import apsw
+
+from ..workers.jsdict import JsDict
+from .authorizer import Authorizer
+from .errors import (
+    EMPTY_STATEMENT,
+    NO_STATEMENTS,
+    PARAMS_ONLY_LAST,
+    TRANSACTION_MESSAGE,
+    WRONG_BINDINGS,
+    D1Error,
+    sqlite_message,
+)
+from .splitter import is_blank, split_statements
+from .values import row_objects
+
+__all__ = ["SERVED_BY", "Engine"]
+
+SERVED_BY = "pyflare.db"
+
+# workerd's limits for Durable Object / D1 SQLite (see sqlite.org/security.html).
+_LIMITS = {
+    apsw.SQLITE_LIMIT_LENGTH: 4 * 1024 * 1024,
+    apsw.SQLITE_LIMIT_SQL_LENGTH: 100_000,
+    apsw.SQLITE_LIMIT_COLUMN: 100,
+    apsw.SQLITE_LIMIT_EXPR_DEPTH: 100,
+    apsw.SQLITE_LIMIT_COMPOUND_SELECT: 5,
+    apsw.SQLITE_LIMIT_VDBE_OP: 25_000,
+    apsw.SQLITE_LIMIT_FUNCTION_ARG: 127,
+    apsw.SQLITE_LIMIT_ATTACHED: 0,
+    apsw.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 50,
+    apsw.SQLITE_LIMIT_VARIABLE_NUMBER: 100,
+    apsw.SQLITE_LIMIT_TRIGGER_DEPTH: 10,
+    apsw.SQLITE_LIMIT_WORKER_THREADS: 0,
+}
+_WRITE_COUNTING_READS = frozenset({"UPDATE", "DELETE"})
+_MAX_PLANS = 1024
+_RENAME_TO_RESERVED = re.compile(
+    r"\s*ALTER\s+TABLE\b.*\bRENAME\s+TO\s+[\"'`\[]?_cf_", re.IGNORECASE | re.DOTALL
+)
+_NO_COLUMNS: list[str] = []
+
+
+class _Plan:
+    """What pyflare learned about one SQL string; cached by the text."""
+
+    __slots__ = (
+        "blank",
+        "columns",
+        "denied",
+        "description",
+        "fast",
+        "has_columns",
+        "kind",
+        "last",
+        "readonly",
+        "steps",
+        "txn",
+    )
+
+    def __init__(self, sql: str) -> None:
+        self.blank = is_blank(sql)
+        # Statements before the last one, run without parameters; None marks an empty one.
+        self.steps: list[str | None] = []
+        self.last: str | None = sql
+        if ";" in sql and not self.blank:
+            pieces, rest = split_statements(sql)
+            if rest.strip():
+                pieces.append(rest)
+            steps: list[str | None] = [None if is_blank(p) else p for p in pieces]
+            self.steps = steps[:-1]
+            self.last = steps[-1]
+        # Several statements run in a transaction, and so do PRAGMAs, as every D1 query does
+        # (e.g. `PRAGMA foreign_keys = OFF` does nothing inside one).
+        self.txn = bool(self.steps) or "pragma" in sql.lower()
+        words = (self.last or "").split(None, 1)
+        self.kind = words[0].upper() if words else ""
+        # Stock SQLite does not show the authorizer the new name of ALTER TABLE ... RENAME TO
+        # (workerd's patched one does), so that reserved name is checked here.
+        self.denied = any(
+            _RENAME_TO_RESERVED.match(step) for step in (*self.steps, self.last) if step
+        )
+        # Learned on first run of a single statement: does it return columns, does it write?
+        self.has_columns: bool | None = None
+        self.readonly: bool | None = None
+        # One statement, outside a transaction, already learned: run it without detours.
+        self.fast = False
+        # The last description seen and its column names, reused while it does not change.
+        self.description: tuple[tuple[str, str | None], ...] | None = None
+        self.columns: list[str] = []
+
+    def learned(self, has_columns: bool, readonly: bool) -> None:
+        self.has_columns = has_columns
+        self.readonly = readonly
+        self.fast = not self.txn and not self.blank and not self.denied
+
+    def names(self, description: tuple[tuple[str, str | None], ...]) -> list[str]:
+        """Column names of `description`, computed once per distinct description."""
+        if description != self.description:
+            self.description = description
+            self.columns = [d[0] for d in description]
+        return self.columns
+
+
+class Engine:
+    """One SQLite connection with D1's rules; shared by a database and its sessions."""
+
+    def __init__(self, path: Path | None) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.auth = Authorizer()
+        self.conn = apsw.Connection(
+            ":memory:" if path is None else str(path), statementcachesize=512
+        )
+        conn = self.conn
+        conn.set_busy_timeout(5000)
+        # Not cached: a statement compiled before the authorizer is in place must never be
+        # reused by user SQL with the same text.
+        if path is not None:
+            conn.execute("PRAGMA journal_mode=WAL", can_cache=False).fetchall()
+            # NORMAL in WAL mode: a commit survives a crash of the process, and only a power
+            # loss can take back the last commits; the database is never corrupted.
+            conn.execute("PRAGMA synchronous=NORMAL", can_cache=False)
+        conn.execute("PRAGMA foreign_keys=ON", can_cache=False)
+        conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
+        for limit, value in _LIMITS.items():
+            conn.limit(limit, value)
+        conn.authorizer = self.auth
+        self.cursor = conn.cursor()
+        self._internal_cursor = conn.cursor()
+        # A random tag makes pyflare's own statements impossible to reuse from user SQL
+        # through the statement cache (they were compiled with the rules lifted).
+        tag = self._tag = f"/*{secrets.token_hex(8)}*/"
+        self._begin = f"{tag} BEGIN"
+        self._commit = f"{tag} COMMIT"
+        self._rollback = f"{tag} ROLLBACK"
+        self._page_count = f"{tag} PRAGMA page_count"
+        self._freelist_count = f"{tag} PRAGMA freelist_count"
+        self._plans: dict[str, _Plan] = {}
+        self._learned: tuple[bool, bool] = (True, False)
+        self.in_txn = False
+        self.version = 0
+        self._token = secrets.token_hex(16)
+        # Fixed once the file exists: PRAGMA page_size=N and VACUUM are refused.
+        self._page_size = self.internal("PRAGMA page_size")[0][0]
+        self.size = self._measure_size()
+
+    # -- pyflare's own statements ------------------------------------------------------------
+
+    def internal(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run pyflare's own SQL with D1's rules lifted.
+
+        Only SQL carrying this engine's random tag is cached: user SQL with the same text must
+        never reuse a statement compiled without the rules.
+        """
+        auth = self.auth
+        auth.trusted = True
+        try:
+            cursor = self._internal_cursor
+            return cursor.execute(sql, params, can_cache=sql.startswith(self._tag)).fetchall()
+        finally:
+            auth.trusted = False
+
+    def _measure_size(self) -> int:
+        """Bytes in use, as D1 counts them: (page_count - freelist_count) * page_size."""
+        auth = self.auth
+        cursor = self._internal_cursor
+        auth.trusted = True
+        try:
+            pages = cursor.execute(self._page_count).fetchall()[0][0]
+            free = cursor.execute(self._freelist_count).fetchall()[0][0]
+        finally:
+            auth.trusted = False
+        return (pages - free) * self._page_size
+
+    def begin(self) -> None:
+        self.internal(self._begin)
+        self.in_txn = True
+
+    def commit(self) -> None:
+        self.in_txn = False
+        self.internal(self._commit)
+
+    def rollback(self) -> None:
+        self.in_txn = False
+        if not self.conn.get_autocommit():
+            self.internal(self._rollback)
+
+    def bookmark(self) -> str:
+        """A D1-style session bookmark that sorts after every earlier one."""
+        return f"{self.version:08x}-00000000-00000000-{self._token}"
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error(self, exc: BaseException, intermediate: bool = False) -> D1Error:
+        auth = self.auth
+        if auth.transaction_denied:
+            auth.transaction_denied = False
+            if isinstance(exc, apsw.AuthError):
+                return D1Error(f"D1_ERROR: {TRANSACTION_MESSAGE}")
+        if isinstance(exc, apsw.BindingsError):
+            return D1Error(f"D1_ERROR: {PARAMS_ONLY_LAST if intermediate else WRONG_BINDINGS}")
+        if isinstance(exc, apsw.Error):
+            return D1Error(f"D1_ERROR: {sqlite_message(exc)}")
+        if isinstance(exc, (OverflowError, ValueError, TypeError)):
+            return D1Error(f"D1_ERROR: {exc}")
+        raise exc
+
+    # -- running statements ------------------------------------------------------------------
+
+    def plan(self, sql: str) -> _Plan:
+        plan = self._plans.get(sql)
+        if plan is None:
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            plan = self._plans[sql] = _Plan(sql)
+        return plan
+
+    def _learn(self, cursor: apsw.Cursor, sql: str, bindings: Any) -> bool:
+        self._learned = (bool(cursor.description), cursor.is_readonly)
+        return True
+
+    def _last(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+        """Run the plan's last statement (the one with parameters): column names and rows."""
+        cursor = self.cursor
+        cursor.execute(plan.last, params)  # type: ignore[arg-type]
+        if plan.has_columns is False:
+            return _NO_COLUMNS, []
+        try:
+            description = cursor.get_description()
+        except apsw.ExecutionCompleteError:
+            return _NO_COLUMNS, []
+        return plan.names(description), cursor.fetchall()
+
+    def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+        """Run every statement of the plan; the last one's column names and rows."""
+        if plan.denied:
+            raise D1Error("D1_ERROR: not authorized: SQLITE_AUTH")
+        cursor = self.cursor
+        for step in plan.steps:
+            if step is None:
+                raise D1Error(f"D1_ERROR: {EMPTY_STATEMENT}")
+            try:
+                cursor.execute(step).fetchall()
+            except Exception as exc:
+                raise self.error(exc, intermediate=True) from None
+        if plan.last is None:
+            raise D1Error(f"D1_ERROR: {EMPTY_STATEMENT}")
+        try:
+            if plan.has_columns is not None:
+                return self._last(plan, params)
+            cursor.exec_trace = self._learn
+            try:
+                result = self._last(plan, params)
+            finally:
+                cursor.exec_trace = None
+            if not plan.steps:
+                plan.learned(*self._learned)
+            return result
+        except Exception as exc:
+            raise self.error(exc) from None
+
+    def _run_atomic(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+        if not plan.txn or self.in_txn:
+            return self._run(plan, params)
+        self.begin()
+        try:
+            result = self._run(plan, params)
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+        return result
+
+    def columns(self, sql: str, params: tuple[Any, ...]) -> list[str]:
+        """Column names of `sql`'s last statement, without running it."""
+        plan = self.plan(sql)
+        if plan.has_columns is False or plan.last is None:
+            return []
+        found: list[str] = []
+
+        def trace(cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            found.extend(d[0] for d in cursor.get_description())
+            return False
+
+        cursor = self.conn.cursor()
+        cursor.exec_trace = trace
+        try:
+            cursor.execute(plan.last, params)
+        except apsw.ExecTraceAbort:
+            pass
+        except apsw.Error:
+            return []
+        return found
+
+    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+        """Run a query for `first()` / `raw()`: column names and rows, no metadata."""
+        plan = self._plans.get(sql)
+        if plan is None or not plan.fast:
+            plan = self.plan(sql)
+            if plan.blank:
+                raise D1Error(f"D1_ERROR: {NO_STATEMENTS}")
+            result = self._run_atomic(plan, params)
+            if not plan.readonly:
+                self.version += 1
+            return result
+        # The common case, inlined: one learned statement.
+        cursor = self.cursor
+        try:
+            cursor.execute(sql, params)
+            if not plan.readonly:
+                self.version += 1
+            if not plan.has_columns:
+                return _NO_COLUMNS, []
+            try:
+                description = cursor.get_description()
+            except apsw.ExecutionCompleteError:
+                return _NO_COLUMNS, []
+            return plan.names(description), cursor.fetchall()
+        except Exception as exc:
+            raise self.error(exc) from None
+
+    def query(self, sql: str, params: tuple[Any, ...], measure: bool = True) -> JsDict:
+        """Run a query for `all()` / `run()` / `batch()`: `{success, meta, results}`.
+
+        `rows_written` is the number of rows changed (as `changes`); `rows_read` is the number
+        of rows returned, plus the rows changed by an UPDATE or DELETE. SQLite does not count
+        the rows a statement scans, so this is a floor of what D1 would bill.
+        """
+        plan = self._plans.get(sql)
+        if plan is None:
+            plan = self.plan(sql)
+        if plan.blank:
+            raise D1Error(f"D1_ERROR: {NO_STATEMENTS}")
+        conn = self.conn
+        start = perf_counter()
+        changes_before = conn.total_changes()
+        rowid_before = conn.last_insert_rowid()
+        if plan.fast:
+            cursor = self.cursor
+            try:
+                cursor.execute(sql, params)
+                if not plan.has_columns:
+                    columns, rows = _NO_COLUMNS, []
+                else:
+                    try:
+                        description = cursor.get_description()
+                    except apsw.ExecutionCompleteError:
+                        columns, rows = _NO_COLUMNS, []
+                    else:
+                        columns, rows = plan.names(description), cursor.fetchall()
+            except Exception as exc:
+                raise self.error(exc) from None
+        else:
+            columns, rows = self._run_atomic(plan, params)
+        changes = conn.total_changes() - changes_before
+        rowid = conn.last_insert_rowid()
+        size = self.size
+        changed = changes != 0 or rowid != rowid_before
+        if not plan.readonly:
+            self.version += 1
+            if measure:
+                size = self._measure_size()
+                changed = changed or size != self.size
+                self.size = size
+        meta = JsDict(
+            served_by=SERVED_BY,
+            duration=(perf_counter() - start) * 1000.0,
+            changes=changes,
+            last_row_id=rowid,
+            changed_db=changed,
+            size_after=size,
+            rows_read=len(rows) + (changes if plan.kind in _WRITE_COUNTING_READS else 0),
+            rows_written=changes,
+        )
+        return JsDict(success=True, meta=meta, results=row_objects(columns, rows) if rows else [])
+
+    def batch(self, queries: list[tuple[str, tuple[Any, ...]]]) -> list[JsDict]:
+        """Run queries in one transaction; any failure rolls back all of them.
+
+        Every result's `size_after` is the size after the whole batch: D1 commits the batch at
+        once, and measuring after each statement would cost more than the statement.
+        """
+        plan = self.plan
+        queries = [q for q in queries if not plan(q[0]).blank]
+        if not queries:
+            raise D1Error(f"D1_ERROR: {NO_STATEMENTS}")
+        outer = self.in_txn
+        if not outer:
+            self.begin()
+        try:
+            query = self.query
+            results = [query(sql, params, False) for sql, params in queries]
+        except BaseException:
+            if not outer:
+                self.rollback()
+            raise
+        if not outer:
+            self.commit()
+        size_before = self.size
+        size = self.size = self._measure_size()
+        grown = size != size_before
+        for result in results:
+            meta = result["meta"]
+            meta["size_after"] = size
+            if grown:
+                meta["changed_db"] = True
+        return results
+
+    def exec(self, sql: str) -> JsDict:
+        """`exec()`: each line a query, all in one transaction; `{count, duration}`."""
+        lines = sql.strip().split("\n")
+        todo = [(number, line) for number, line in enumerate(lines, 1) if not is_blank(line)]
+        if not todo:
+            raise D1Error(f"D1_EXEC_ERROR: Error in line 1: {lines[0]}: {NO_STATEMENTS}")
+        duration = 0.0
+        self.begin()
+        try:
+            for number, line in todo:
+                try:
+                    meta = self.query(line, (), False)["meta"]
+                except D1Error as exc:
+                    message = exc.message.removeprefix("D1_ERROR: ")
+                    raise D1Error(
+                        f"D1_EXEC_ERROR: Error in line {number}: {line}: {message}"
+                    ) from None
+                duration += meta["duration"]
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+        self.size = self._measure_size()
+        return JsDict(count=len(todo), duration=duration)
+
+    def dump(self) -> bytes:
+        """The database as the bytes of an SQLite file (rollback-journal header, opens anywhere)."""
+        # serialize() reads the pages through SQL, which the rules would refuse.
+        self.auth.trusted = True
+        try:
+            data = self.conn.serialize("main")
+        finally:
+            self.auth.trusted = False
+        if data is None:
+            return b""
+        image = bytearray(data)
+        if len(image) >= 20 and image[18] == 2:
+            # WAL mode is recorded in the header; a plain file image should not claim it.
+            image[18] = image[19] = 1
+        return bytes(image)
+
+    def close(self) -> None:
+        self.conn.close()

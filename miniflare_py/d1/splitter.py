@@ -1,0 +1,91 @@
+"""Splitting SQL text into statements, respecting quotes, comments and trigger bodies."""
+
+from __future__ import annotations
+
+import apsw
+
+__all__ = ["is_blank", "split_file", "split_statements"]
+
+
+def _skip_blank(sql: str, i: int) -> int:
+    """Index of the first character at or after `i` that is not whitespace or a comment."""
+    n = len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            break
+    return i
+
+
+def is_blank(sql: str) -> bool:
+    """True when `sql` holds only whitespace, comments and semicolons."""
+    i = 0
+    n = len(sql)
+    while True:
+        i = _skip_blank(sql, i)
+        if i < n and sql[i] == ";":
+            i += 1
+            continue
+        return i >= n
+
+
+def split_statements(sql: str) -> tuple[list[str], str]:
+    """Split `sql` after each statement's semicolon.
+
+    Returns ``(pieces, rest)``: each piece ends with the ``;`` that closes a complete statement
+    (a trigger body's inner semicolons do not end it), `rest` is what follows the last one.
+    """
+    pieces: list[str] = []
+    start = 0
+    i = 0
+    n = len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"`[":
+            close = "]" if ch == "[" else ch
+            i += 1
+            while i < n:
+                if sql[i] == close:
+                    if close != "]" and i + 1 < n and sql[i + 1] == close:
+                        i += 2
+                        continue
+                    break
+                i += 1
+            i += 1
+        elif ch == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif ch == "/" and sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif ch == ";":
+            i += 1
+            if apsw.complete(sql[start:i]) or is_blank(sql[start:i]):
+                pieces.append(sql[start:i])
+                start = i
+        else:
+            i += 1
+    return pieces, sql[start:]
+
+
+def split_file(sql: str) -> list[str]:
+    """Statements of an SQL file or ``--command``, as ``wrangler d1 execute`` splits them.
+
+    Like wrangler, the ``BEGIN TRANSACTION;`` / ``COMMIT;`` that ``sqlite3 .dump`` writes are
+    dropped (D1 runs the whole file in one transaction) and blank pieces are skipped.
+    """
+    if "BEGIN TRANSACTION" in sql:
+        sql = sql.replace("BEGIN TRANSACTION;", "", 1).replace("COMMIT;", "", 1)
+    pieces, rest = split_statements(sql)
+    statements = [piece.strip() for piece in pieces if not is_blank(piece)]
+    if not is_blank(rest):
+        statements.append(rest.strip())
+    return statements
