@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .commands.check import check
 from .commands.d1 import d1
 from .commands.dev import dev
 from .commands.queues import queues
@@ -16,5 +17,6 @@ def main() -> None:
 
 
 main.add_command(dev)
+main.add_command(check)
 main.add_command(d1)
 main.add_command(queues)

@@ -191,6 +191,23 @@ class Miniflare:
         self.load_error = None
         self._set_delivery(paused=False)
 
+    async def apply_migrations(self) -> dict[str, list[str]]:
+        """Apply the wrangler migrations of every D1 database whose migrations folder exists.
+
+        Returns the files applied, by binding; raises `MigrationError` naming the file that
+        failed (earlier files stay applied, as with wrangler).
+        """
+        from .d1 import apply_migrations
+
+        applied: dict[str, list[str]] = {}
+        root = self.config.root
+        for db_config in self.config.d1_databases:
+            if (root / db_config.migrations_dir).is_dir():
+                applied[db_config.binding] = apply_migrations(
+                    self.d1[db_config.binding], db_config, root
+                )
+        return applied
+
     # events
 
     @property

@@ -1,0 +1,361 @@
+"""`pyflare check`: the CI smoke run, its report and its exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from miniflare_py.check import FetchSpec
+from miniflare_py.commands.check import check
+
+SEED = Path(__file__).resolve().parent.parent / "fixtures" / "ai-tasks"
+SEED_CONFIG = str(SEED / "wrangler.toml")
+POST_TASK = 'POST /api/tasks {"user": "ci", "taskType": "analysis", "question": "why?"}'
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(check, list(args), catch_exceptions=False)
+
+
+def run_json(*args: str) -> tuple[int, Any]:
+    result = run(*args, "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def write_worker(folder: Path, source: str, config: str = "") -> str:
+    path = folder / "wrangler.toml"
+    path.write_text(f'name = "w"\nmain = "worker.py"\n{textwrap.dedent(config)}')
+    (folder / "worker.py").write_text(textwrap.dedent(source))
+    return str(path)
+
+
+QUEUE_CONFIG = """
+[[queues.producers]]
+binding = "Q"
+queue = "q"
+
+[[queues.consumers]]
+queue = "q"
+max_retries = 1
+"""
+
+
+# success
+
+
+def test_seed_health_and_drain_passes() -> None:
+    result = run("-c", SEED_CONFIG, "--fetch", "GET /api/health", "--drain")
+    assert result.exit_code == 0, result.output
+    assert "GET /api/health" in result.output
+    assert "check passed" in result.output
+
+
+def test_seed_task_flow_passes_and_reports_as_json() -> None:
+    code, report = run_json(
+        "-c", SEED_CONFIG, "--fetch", "GET /api/health", "--fetch", POST_TASK, "--drain"
+    )
+    assert code == 0
+    assert report["ok"] is True
+    assert report["exit_code"] == 0
+    assert [(r["method"], r["path"], r["status"]) for r in report["requests"]] == [
+        ("GET", "/api/health", 200),
+        ("POST", "/api/tasks", 202),
+    ]
+    assert all(r["ms"] >= 0 for r in report["requests"])
+    assert report["migrations"] == {"DB": ["0001_create_tasks.sql", "0002_queue_metrics.sql"]}
+    assert report["drained"] is True
+    queue = report["queues"]["ai-processing-queue"]
+    assert (queue["acked"], queue["pending"], queue["dead_lettered"]) == (1, 0, 0)
+    assert report["failures"] == []
+
+
+def test_config_is_found_in_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SEED)
+    assert run("--fetch", "/api/ai-status").exit_code == 0
+
+
+def test_a_4xx_is_reported_but_does_not_fail() -> None:
+    code, report = run_json("-c", SEED_CONFIG, "--fetch", "GET /nope")
+    assert code == 0
+    assert report["requests"][0]["status"] == 404
+
+
+def test_var_overrides_reach_the_worker() -> None:
+    code, report = run_json(
+        "-c", SEED_CONFIG, "--var", "AI_SEGMENT_WORDS:not-a-number", "--fetch", "GET /api/ai-status"
+    )
+    assert code == 5  # int("not-a-number") raises in the handler
+    assert "ValueError" in report["requests"][0]["error"]
+
+
+def test_an_unexercised_consumer_is_a_warning(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        async def on_fetch(request):
+            from workers import Response
+            return Response("ok")
+
+        async def on_queue(batch):
+            batch.ackAll()
+        """,
+        QUEUE_CONFIG,
+    )
+    code, report = run_json("-c", config, "--fetch", "GET /", "--drain")
+    assert code == 0
+    assert any('consumer of "q" was not exercised' in w for w in report["warnings"])
+
+
+# config errors: exit 3
+
+
+def test_invalid_config_is_exit_3_in_one_line(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path, "", QUEUE_CONFIG.replace("max_retries = 1", "max_retries = 500")
+    )
+    result = run("-c", config)
+    assert result.exit_code == 3
+    assert "max_retries" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_file_is_exit_3(tmp_path: Path) -> None:
+    code, report = run_json("-c", str(tmp_path / "nope.toml"))
+    assert code == 3
+    assert report["failures"][0]["kind"] == "config"
+    assert "not found" in report["failures"][0]["message"]
+
+
+def test_failing_migration_is_exit_3(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        "async def on_fetch(request): pass\n",
+        '[[d1_databases]]\nbinding = "DB"\ndatabase_name = "db"\ndatabase_id = "db"\n',
+    )
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_bad.sql").write_text("CREATE TABLE oops (;\n")
+    code, report = run_json("-c", config)
+    assert code == 3
+    assert "0001_bad.sql" in report["failures"][0]["message"]
+
+
+# worker errors: exit 4
+
+
+def test_import_error_is_exit_4_with_the_error_shown(tmp_path: Path) -> None:
+    config = write_worker(tmp_path, "import not_a_module_anywhere\n")
+    result = run("-c", config, "--fetch", "GET /")
+    assert result.exit_code == 4
+    assert "ModuleNotFoundError" in result.output
+    assert "not_a_module_anywhere" in result.output
+
+
+def test_consumers_without_a_queue_handler_is_exit_4(tmp_path: Path) -> None:
+    config = write_worker(tmp_path, "async def on_fetch(request): pass\n", QUEUE_CONFIG)
+    code, report = run_json("-c", config)
+    assert code == 4
+    assert "no queue handler" in report["failures"][0]["message"]
+
+
+# request errors: exit 5
+
+
+def test_a_5xx_is_exit_5(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def on_fetch(request):
+            return Response("down", status=503)
+        """,
+    )
+    result = run("-c", config, "--fetch", "GET /health")
+    assert result.exit_code == 5
+    assert "503" in result.output
+
+
+def test_a_raising_handler_is_exit_5(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        async def on_fetch(request):
+            raise KeyError("missing")
+        """,
+    )
+    code, report = run_json("-c", config, "--fetch", "POST /x [1, 2]")
+    assert code == 5
+    assert report["requests"][0]["status"] is None
+    assert "KeyError" in report["requests"][0]["error"]
+
+
+def test_a_failing_wait_until_task_is_exit_5(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def broken():
+            raise RuntimeError("background")
+
+        async def on_fetch(request, env, ctx):
+            ctx.waitUntil(broken())
+            return Response("ok")
+        """,
+    )
+    code, report = run_json("-c", config, "--fetch", "GET /")
+    assert code == 5
+    assert "waitUntil" in report["failures"][0]["message"]
+
+
+def test_a_failing_scheduled_handler_is_exit_5(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        async def on_scheduled(controller):
+            if controller.cron == "0 * * * *":
+                raise RuntimeError("hourly broke")
+        """,
+    )
+    assert run("-c", config, "--scheduled", "*/5 * * * *").exit_code == 0
+    code, report = run_json("-c", config, "--scheduled", "0 * * * *")
+    assert code == 5
+    assert "hourly broke" in report["failures"][0]["message"]
+
+
+# queue errors: exit 6
+
+
+def test_a_dead_lettered_message_is_exit_6() -> None:
+    fail = 'POST /api/tasks {"user": "ci", "taskType": "fail"}'
+    result = run("-c", SEED_CONFIG, "--fetch", fail, "--drain")
+    assert result.exit_code == 6
+    assert "dead letter" in result.output
+
+
+def test_seed_with_a_consumer_that_always_fails_is_non_zero(tmp_path: Path) -> None:
+    app = tmp_path / "ai-tasks"
+    shutil.copytree(SEED, app)
+    worker = app / "worker.py"
+    source = worker.read_text()
+    source = source.replace(
+        "    async def queue(self, batch):\n",
+        "    async def queue(self, batch):\n        raise RuntimeError('consumer is broken')\n",
+    )
+    worker.write_text(source)
+    config = str(app / "wrangler.toml")
+    code, report = run_json(
+        "-c", config, "--fetch", "GET /api/health", "--fetch", POST_TASK, "--drain"
+    )
+    assert code == 6
+    assert report["queues"]["ai-processing-queue"]["dead_lettered"] == 1
+    assert any("consumer is broken" in line for line in report["logs"])
+
+
+def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def on_fetch(request, env):
+            await env.Q.send("job")
+            return Response("queued", status=202)
+
+        async def on_queue(batch):
+            raise RuntimeError("nope")
+        """,
+        QUEUE_CONFIG,
+    )
+    code, report = run_json("-c", config, "--fetch", "POST /", "--drain")
+    assert code == 6
+    assert report["queues"]["q"]["dropped"] == 1
+    assert "dropped" in report["failures"][0]["message"]
+
+
+def test_without_drain_messages_wait_and_are_not_failures(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def on_fetch(request, env):
+            await env.Q.send("job")
+            return Response("queued", status=202)
+
+        async def on_queue(batch):
+            raise RuntimeError("nope")
+        """,
+        QUEUE_CONFIG,
+    )
+    code, report = run_json("-c", config, "--fetch", "POST /")
+    assert code == 0  # a partial batch waits max_batch_timeout, which only --drain skips
+    assert report["drained"] is False
+    assert report["queues"]["q"]["pending"] == 1
+
+
+def test_the_lowest_code_wins_when_several_kinds_fail() -> None:
+    # A bad AI_SEGMENT_WORDS breaks /api/ai-status (5) and the consumer, so the task is
+    # dead-lettered (6).
+    code, report = run_json(
+        "-c",
+        SEED_CONFIG,
+        "--var",
+        "AI_SEGMENT_WORDS:x",
+        "--fetch",
+        "GET /api/ai-status",
+        "--fetch",
+        POST_TASK,
+        "--drain",
+    )
+    assert code == 5
+    assert {f["kind"] for f in report["failures"]} == {"request", "queue"}
+
+
+# command line
+
+
+def test_bad_fetch_is_a_usage_error() -> None:
+    result = CliRunner().invoke(check, ["-c", SEED_CONFIG, "--fetch", "FETCH /x"])
+    assert result.exit_code == 2
+    assert "unknown method" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "method", "path", "body"),
+    [
+        ("GET /api/health", "GET", "/api/health", None),
+        ("/api/health", "GET", "/api/health", None),
+        ('post /api/tasks {"a": [1, 2]}', "POST", "/api/tasks", {"a": [1, 2]}),
+        ('PUT /x?y=1   "text"', "PUT", "/x?y=1", "text"),
+        ('/x {"k": 1}', "GET", "/x", {"k": 1}),
+    ],
+)
+def test_fetch_spec_parse(text: str, method: str, path: str, body: Any) -> None:
+    spec = FetchSpec.parse(text)
+    assert (spec.method, spec.path) == (method, path)
+    if body is None:
+        assert spec.body is FetchSpec("GET", "/").body
+    else:
+        assert spec.body == body
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("GET", "no path"),
+        ("GET api", "no path"),
+        ("POST /x {not json", "not valid JSON"),
+        ("FETCH /x", "unknown method"),
+    ],
+)
+def test_fetch_spec_parse_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FetchSpec.parse(text)

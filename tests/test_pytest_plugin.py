@@ -1,0 +1,463 @@
+"""The pytest plugin as a user meets it: a small project with its own wrangler.toml, worker,
+migrations and tests, run by pytest with the plugin loaded from the `pytest11` entry point."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+WRANGLER = """\
+name = "jobs"
+main = "worker.py"
+
+[vars]
+GREETING = "hello"
+
+[[queues.producers]]
+binding = "JOBS"
+queue = "jobs"
+
+[[queues.consumers]]
+queue = "jobs"
+max_batch_size = 10
+max_batch_timeout = 5
+max_retries = 1
+dead_letter_queue = "jobs-dlq"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "jobs"
+database_id = "jobs"
+
+[env.staging]
+[env.staging.vars]
+GREETING = "hello from staging"
+"""
+
+MIGRATION = """\
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+WORKER = """\
+from urllib.parse import urlparse
+
+from workers import Response, WorkerEntrypoint
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        path = urlparse(request.url).path
+        if path == "/hello":
+            return Response.json({"greeting": self.env.GREETING})
+        if path == "/jobs" and request.method == "POST":
+            body = (await request.json())["body"]
+            row = await (
+                self.env.DB.prepare("INSERT INTO jobs (body) VALUES (?) RETURNING id")
+                .bind(body)
+                .first()
+            )
+            await self.env.JOBS.send({"id": row["id"], "body": body})
+            return Response.json({"id": row["id"]}, status=202)
+        if path.startswith("/jobs/"):
+            job_id = int(path.rsplit("/", 1)[1])
+            row = await self.env.DB.prepare("SELECT * FROM jobs WHERE id = ?").bind(job_id).first()
+            return Response.json(row)
+        return Response("not found", status=404)
+
+    async def queue(self, batch):
+        for message in batch.messages:
+            if message.body["body"] == "fail":
+                raise RuntimeError("cannot do this job")
+            await (
+                self.env.DB.prepare("UPDATE jobs SET done = 1 WHERE id = ?")
+                .bind(message.body["id"])
+                .run()
+            )
+            message.ack()
+"""
+
+CONFTEST = """\
+import pytest
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+"""
+
+INI = """\
+[pytest]
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's worker project: wrangler.toml, worker.py, migrations/ and a conftest."""
+    pytester.makefile(".toml", wrangler=WRANGLER)
+    pytester.makepyfile(worker=WORKER, conftest=CONFTEST)
+    pytester.mkdir("migrations")
+    (pytester.path / "migrations" / "0001_jobs.sql").write_text(MIGRATION)
+    pytester.makeini(INI)
+    return pytester
+
+
+def source(body: str) -> str:
+    return "import pytest\n\n" + textwrap.dedent(body)
+
+
+USER_TESTS = "import pytest_asyncio\n" + source(
+    """
+    @pytest.mark.anyio
+    async def test_under_anyio(pyflare):
+        resp = await pyflare.fetch("/jobs", method="POST", json={"body": "x"})
+        assert resp.status == 202
+        job = (await resp.json())["id"]
+        await pyflare.queues.drain()
+        row = await (await pyflare.fetch(f"/jobs/{job}")).json()
+        assert row["done"] == 1
+
+
+    @pytest.mark.asyncio
+    async def test_under_pytest_asyncio(pyflare):
+        resp = await pyflare.fetch("/hello")
+        assert await resp.json() == {"greeting": "hello"}
+
+
+    @pytest.mark.asyncio(loop_scope="module")
+    async def test_under_a_module_scoped_loop(pyflare):
+        await pyflare.fetch("/jobs", method="POST", json={"body": "m"})
+        await pyflare.queues.drain()
+        assert pyflare.queues["jobs"].stats()["acked"] == 1
+
+
+    def test_sync(pyflare_sync):
+        resp = pyflare_sync.fetch("/jobs", method="POST", json={"body": "y"})
+        assert resp.status == 202
+        assert pyflare_sync.queues["jobs"].stats()["pending"] == 1
+        pyflare_sync.advance(5)
+        assert pyflare_sync.env.DB.prepare("SELECT done FROM jobs").first("done") == 1
+
+
+    def test_sync_drain_and_d1(pyflare_sync):
+        pyflare_sync.fetch("/jobs", method="POST", json={"body": "z"})
+        pyflare_sync.drain()
+        rows = pyflare_sync.d1["DB"].prepare("SELECT body, done FROM jobs").all()["results"]
+        assert rows == [{"body": "z", "done": 1}]
+
+
+    @pytest.fixture
+    async def seeded(pyflare):
+        await pyflare.fetch("/jobs", method="POST", json={"body": "seed"})
+        return pyflare
+
+
+    @pytest.mark.anyio
+    async def test_own_async_fixture_under_anyio(seeded):
+        await seeded.queues.drain()
+        assert seeded.queues["jobs"].stats()["acked"] == 1
+
+
+    @pytest_asyncio.fixture
+    async def seeded_asyncio(pyflare):
+        await pyflare.fetch("/jobs", method="POST", json={"body": "seed"})
+        return pyflare
+
+
+    @pytest.mark.asyncio
+    async def test_own_async_fixture_under_pytest_asyncio(seeded_asyncio):
+        await seeded_asyncio.queues.drain()
+        assert seeded_asyncio.queues["jobs"].stats()["acked"] == 1
+
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("body", ["first", "second"])
+    async def test_each_test_starts_empty(pyflare, body):
+        await pyflare.fetch("/jobs", method="POST", json={"body": body})
+        count = await pyflare.env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first("n")
+        assert count == 1
+        assert pyflare.queues["jobs"].stats()["pending"] == 1
+    """
+)
+
+
+def test_user_project_passes_under_anyio_pytest_asyncio_and_sync(project: pytest.Pytester) -> None:
+    project.makepyfile(test_jobs=USER_TESTS)
+    # A separate process, as a user runs it: the plugin comes from the pytest11 entry point.
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=9)
+
+
+def test_pytest_asyncio_auto_mode(project: pytest.Pytester) -> None:
+    project.makeini(INI + "asyncio_mode = auto\n")
+    project.makepyfile(
+        test_auto=source(
+            """
+            async def test_unmarked(pyflare):
+                assert (await pyflare.fetch("/hello")).status == 200
+            """
+        )
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_failure_report_shows_queue_stats_and_emulator_log(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_fail=source(
+            """
+            @pytest.mark.anyio
+            async def test_job_is_done(pyflare):
+                await pyflare.fetch("/jobs", method="POST", json={"body": "fail"})
+                await pyflare.queues.drain()
+                assert pyflare.queues["jobs"].stats()["dead_lettered"] == 0
+
+
+            def test_sync_job_is_done(pyflare_sync):
+                pyflare_sync.fetch("/jobs", method="POST", json={"body": "fail"})
+                pyflare_sync.drain()
+                assert pyflare_sync.queues["jobs-dlq"].stats()["pending"] == 0
+
+
+            @pytest.mark.anyio
+            async def test_passing(pyflare):
+                assert (await pyflare.fetch("/hello")).status == 200
+            """
+        )
+    )
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_job_is_done _*",
+            "*- pyflare: queues and emulator log -*",
+            "queues (virtual clock +*s since start):",
+            "*queue*pending*delayed*in_flight*acked*retried*dead_lettered*dropped",
+            "*jobs  *0*0*0*0*1*1*0",
+            "*jobs-dlq*1*",
+            "last * emulator log lines:",
+            "*Retrying message*",
+            '*Moving message * on queue "jobs" to dead letter queue "jobs-dlq"*',
+            "*_ test_sync_job_is_done _*",
+            "*- pyflare: queues and emulator log -*",
+        ]
+    )
+    assert result.stdout.str().count("pyflare: queues and emulator log") == 2
+
+
+def test_marker_picks_config_env_and_vars(project: pytest.Pytester) -> None:
+    other = project.mkdir("other")
+    (other / "wrangler.toml").write_text(
+        'name = "other"\nmain = "app.py"\n[vars]\nGREETING = "other"\nNAME = "x"\n'
+    )
+    (other / "app.py").write_text(
+        textwrap.dedent(
+            """
+            from workers import Response
+
+            async def on_fetch(request, env):
+                return Response.json({"greeting": env.GREETING, "name": env.NAME})
+            """
+        )
+    )
+    project.makepyfile(
+        test_marker=source(
+            """
+            pytestmark = pytest.mark.pyflare(vars={"NAME": "module"})
+
+
+            @pytest.mark.anyio
+            @pytest.mark.pyflare(config="other/wrangler.toml")
+            async def test_other_config(pyflare):
+                assert await (await pyflare.fetch("/")).json() == {
+                    "greeting": "other", "name": "module"
+                }
+
+
+            @pytest.mark.anyio
+            @pytest.mark.pyflare(env="staging", vars={"EXTRA": "1"})
+            async def test_env_section(pyflare):
+                resp = await pyflare.fetch("/hello")
+                assert await resp.json() == {"greeting": "hello from staging"}
+                assert pyflare.env.NAME == "module" and pyflare.env.EXTRA == "1"
+
+
+            @pytest.mark.pyflare(vars={"GREETING": "overridden"})
+            def test_vars_override(pyflare_sync):
+                assert pyflare_sync.fetch("/hello").json() == {"greeting": "overridden"}
+            """
+        )
+    )
+    project.runpytest().assert_outcomes(passed=3)
+
+
+def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
+    app = pytester.mkdir("app")
+    (app / "wrangler.toml").write_text('name = "app"\nmain = "main.py"\n')
+    (app / "main.py").write_text(
+        "from workers import Response\n\n"
+        "async def on_fetch(request):\n"
+        '    return Response("from app")\n'
+    )
+    pytester.makeini(INI + "pyflare_config = app/wrangler.toml\n")
+    pytester.makepyfile(
+        test_ini=source(
+            """
+            def test_app(pyflare_sync):
+                assert pyflare_sync.fetch("/").text() == "from app"
+                assert pyflare_sync.config.name == "app"
+            """
+        )
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_migrations_can_be_turned_off(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_no_migrations=source(
+            """
+            from miniflare_py.d1 import D1Error
+
+
+            @pytest.mark.anyio
+            @pytest.mark.pyflare(migrations=False)
+            async def test_no_tables(pyflare):
+                with pytest.raises(D1Error, match="no such table: jobs"):
+                    await pyflare.env.DB.prepare("SELECT * FROM jobs").all()
+                await pyflare.env.DB.exec("CREATE TABLE mine (id INTEGER PRIMARY KEY)")
+
+
+            @pytest.mark.anyio
+            async def test_with_tables(pyflare):
+                assert (await pyflare.env.DB.prepare("SELECT * FROM jobs").all())["results"] == []
+            """
+        )
+    )
+    project.runpytest().assert_outcomes(passed=2)
+
+
+def test_missing_config_is_one_clear_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_none=source(
+            """
+            def test_needs_a_worker(pyflare_sync):
+                pass
+            """
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*pyflare: No wrangler.toml*@pytest.mark.pyflare(config=...)*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_worker_import_error_is_reported(project: pytest.Pytester) -> None:
+    project.makepyfile(worker="import not_a_module_anywhere\n")
+    project.makepyfile(
+        test_broken=source(
+            """
+            @pytest.mark.anyio
+            async def test_anything(pyflare):
+                pass
+            """
+        )
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*failed to import*ModuleNotFoundError*not_a_module_anywhere*"])
+
+
+def test_async_fixture_in_a_plain_test_says_what_to_do(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_plain=source(
+            """
+            def test_plain(pyflare):
+                pass
+            """
+        )
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*needs an async test*pyflare_sync*"])
+
+
+def test_other_anyio_backends_get_a_clear_error(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_trio=source(
+            """
+            @pytest.fixture
+            def anyio_backend():
+                return "trio"
+
+
+            @pytest.mark.anyio
+            async def test_on_trio(pyflare):
+                pass
+            """
+        )
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*pyflare runs on asyncio, not trio*"])
+
+
+def test_unknown_marker_option_is_an_error(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_typo=source(
+            """
+            @pytest.mark.pyflare(migration=False)
+            def test_typo(pyflare_sync):
+                pass
+            """
+        )
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*unknown option(s) migration*"])
+
+
+def test_projects_without_pyflare_do_not_import_the_runtime(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_light=source(
+            """
+            import sys
+
+
+            def test_nothing_heavy_loaded(pytestconfig):
+                assert pytestconfig.pluginmanager.has_plugin("pyflare")
+                loaded = [m for m in sys.modules if m.startswith("miniflare_py.")]
+                assert loaded == ["miniflare_py.pytest_plugin"]
+            """
+        )
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_marker_is_registered(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.pyflare(config=None, env=None, vars=None, *"])
+
+
+def test_documented_examples_pass(pytester: pytest.Pytester) -> None:
+    """The "Testing your worker" examples, run on a copy of the seed app."""
+    repo = Path(__file__).resolve().parent.parent
+    readme = repo / "README.md"
+    text = readme.read_text() if readme.is_file() else ""
+    if "## Testing your worker" in text:
+        text = text.split("## Testing your worker", 1)[1]
+    else:
+        text = (repo / "docs" / "testing.md").read_text()
+    examples = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    shutil.copytree(repo / "fixtures" / "ai-tasks", pytester.path, dirs_exist_ok=True)
+    pytester.makeini(INI)
+    pytester.makepyfile(test_async_example=examples[0], test_sync_example=examples[1])
+    pytester.runpytest().assert_outcomes(passed=5)
