@@ -106,7 +106,6 @@ def _raw_apsw(folder: Path | None, n: int) -> float:
         "INSERT INTO tasks (id, task_type, user, language, question, status, message,"
         " created_at) VALUES (?, ?, ?, ?, ?, 'pending', 'queued', ?)"
     )
-    metrics = "INSERT OR REPLACE INTO queue_metrics VALUES (?, ?, ?, ?)"
     processing = (
         "UPDATE tasks SET status = ?, message = ?, attempts = COALESCE(?, attempts),"
         " started_at = COALESCE(started_at, ?) WHERE id = ?"
@@ -124,7 +123,6 @@ def _raw_apsw(folder: Path | None, n: int) -> float:
         now = time.time()
         db.execute(insert_task, (task_id, "analysis", "u", "en", "short question", now))
         queue.execute(enqueue, (seq, task_id, "ai-processing-queue", body, now, 0))
-        db.execute(metrics, ("ai-processing-queue", 1, len(body), now))
         db.execute(processing, ("processing", "AI queue processing...", 1, now, task_id))
         with db:
             db.execute(completed, ("completed in 1 segment(s)", "result", now, task_id))

@@ -14,7 +14,6 @@ import asyncio
 import heapq
 import itertools
 import time
-from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -48,18 +47,43 @@ class Clock(Protocol):
 
 
 class _TrackedWork:
+    """Counts tracked tasks that are running, so waiting for them costs one future, not a
+    callback on every task (this sits on the path of every queue delivery)."""
+
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._active = 0  # tracked tasks neither finished nor parked (see VirtualClock.sleep)
+        self._idle: list[asyncio.Future[None]] = []  # one per waiter: cancelling one is local
 
     def track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._active += 1
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._deactivate()
+
+    def _deactivate(self) -> None:
+        self._active -= 1
+        if self._active == 0 and self._idle:
+            for waiter in self._idle:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._idle.clear()
 
     async def _wait_tracked(self) -> bool:
-        """Wait for the tracked tasks running now; True if there were any."""
-        if not self._tasks:
+        """Wait until no tracked task is running; True if there was any to wait for."""
+        if not self._active:
             return False
-        await asyncio.wait(list(self._tasks))
+        while self._active:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._idle.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._idle:
+                    self._idle.remove(waiter)
         return True
 
 
@@ -110,10 +134,9 @@ class VirtualClock(_TrackedWork):
         self._timers: list[_VirtualTimer] = []
         self._seq = itertools.count()
         self._kick_scheduled = False
-        # Tracked tasks blocked in `sleep()`: only a later `advance()` can wake them, so
-        # `settle()` must not wait for them (it would wait forever).
-        self._sleeping: set[asyncio.Task[Any]] = set()
-        self._sleep_waiters: set[asyncio.Future[None]] = set()
+        # Tracked tasks blocked in `sleep()` are parked: only a later `advance()` can wake them,
+        # so `settle()` must not wait for them (it would wait forever).
+        self._parked: set[asyncio.Task[Any]] = set()
 
     def now(self) -> float:
         return self._now
@@ -126,21 +149,24 @@ class VirtualClock(_TrackedWork):
         task = asyncio.current_task()
 
         def wake() -> None:
-            self._sleeping.discard(task)  # type: ignore[arg-type]
+            self._unpark(task)
             if not future.done():
                 future.set_result(None)
 
         handle = self.call_at(self._now + seconds, wake)
-        if task is not None:
-            self._sleeping.add(task)
-            for waiter in self._sleep_waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+        if task is not None and task in self._tasks:
+            self._parked.add(task)
+            self._deactivate()
         try:
             await future
         finally:
             handle.cancel()
-            self._sleeping.discard(task)  # type: ignore[arg-type]
+            self._unpark(task)
+
+    def _unpark(self, task: asyncio.Task[Any] | None) -> None:
+        if task in self._parked:
+            self._parked.discard(task)  # type: ignore[arg-type]
+            self._active += 1
 
     def call_at(self, when: float, callback: Callable[[], Any]) -> TimerHandle:
         timer = _VirtualTimer(when, next(self._seq), callback)
@@ -179,26 +205,8 @@ class VirtualClock(_TrackedWork):
             if not fired and not waited:
                 # Give callbacks scheduled with call_soon by the work we waited for a turn.
                 await asyncio.sleep(0)
-                if not self._due() and not self._running():
+                if not self._due() and not self._active:
                     return
-
-    def _running(self) -> list[asyncio.Task[Any]]:
-        return [t for t in self._tasks if t not in self._sleeping]
-
-    async def _wait_tracked(self) -> bool:
-        """Wait until every tracked task is finished or asleep until a later virtual time;
-        True if there was any to wait for."""
-        waited = False
-        while running := self._running():
-            waited = True
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._sleep_waiters.add(waiter)
-            try:
-                await asyncio.wait([*running, waiter], return_when=FIRST_COMPLETED)
-            finally:
-                self._sleep_waiters.discard(waiter)
-                waiter.cancel()
-        return waited
 
     def _due(self) -> bool:
         self._drop_cancelled()

@@ -56,13 +56,14 @@ class _LogBuffer(logging.Handler):
 
     def __init__(self, capacity: int) -> None:
         super().__init__(logging.DEBUG)
-        self.lines: collections.deque[str] = collections.deque(maxlen=capacity)
+        self.records: collections.deque[logging.LogRecord] = collections.deque(maxlen=capacity)
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(f"{record.levelname.lower():<7} {record.getMessage()}")
-        except Exception:
-            self.handleError(record)
+        self.records.append(record)  # formatted only when read: most lines never are
+
+    @property
+    def lines(self) -> list[str]:
+        return [f"{r.levelname.lower():<7} {r.getMessage()}" for r in self.records]
 
 
 class Miniflare:
@@ -218,7 +219,7 @@ class Miniflare:
     @property
     def logs(self) -> list[str]:
         """The last lines the engine logged (queue batches, retries, warnings)."""
-        return list(self._log_buffer.lines)
+        return self._log_buffer.lines
 
     async def fetch(
         self,

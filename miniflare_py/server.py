@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 
+from .logs import log_fast
 from .runtime import Miniflare
 from .worker import WorkerLoadError
 from .workers import Headers, Request, Response
@@ -139,6 +140,13 @@ def _log_request(scope: Scope, response: Response, started: float) -> None:
     elapsed = (time.perf_counter() - started) * 1000
     query = scope.get("query_string", b"")
     path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
-    http_log.info(
-        "%s %s %d %s (%dms)", scope["method"], path, response.status, response.status_text, elapsed
+    log_fast(
+        http_log,
+        logging.INFO,
+        "%s %s %d %s (%dms)",
+        scope["method"],
+        path,
+        response.status,
+        response.status_text,
+        elapsed,
     )

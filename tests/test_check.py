@@ -68,7 +68,7 @@ def test_seed_task_flow_passes_and_reports_as_json() -> None:
         ("POST", "/api/tasks", 202),
     ]
     assert all(r["ms"] >= 0 for r in report["requests"])
-    assert report["migrations"] == {"DB": ["0001_create_tasks.sql", "0002_queue_metrics.sql"]}
+    assert report["migrations"] == {"DB": ["0001_create_tasks.sql"]}
     assert report["drained"] is True
     queue = report["queues"]["ai-processing-queue"]
     assert (queue["acked"], queue["pending"], queue["dead_lettered"]) == (1, 0, 0)

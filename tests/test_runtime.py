@@ -69,7 +69,7 @@ async def task(mf: Miniflare, task_id: str) -> dict[str, Any]:
 @pytest.mark.anyio
 async def test_migrations_create_the_seed_tables(anyio_backend: str) -> None:
     async with Miniflare(SEED / "wrangler.toml") as mf:
-        assert migrate(mf) == ["0001_create_tasks.sql", "0002_queue_metrics.sql"]
+        assert migrate(mf) == ["0001_create_tasks.sql"]
         assert migrate(mf) == []  # a second run has nothing to do
         health = await mf.fetch("/api/health")
         assert await health.json() == {"status": "ok", "database": "ok"}
@@ -272,7 +272,7 @@ async def test_without_persist_to_nothing_is_kept(anyio_backend: str, tmp_path: 
         migrate(first)
         await submit(first)
     async with Miniflare(SEED / "wrangler.toml") as second:
-        assert migrate(second) == ["0001_create_tasks.sql", "0002_queue_metrics.sql"]
+        assert migrate(second) == ["0001_create_tasks.sql"]
         assert second.queues[QUEUE].messages() == []
 
 

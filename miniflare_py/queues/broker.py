@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from ..clock import Clock, TimerHandle, VirtualClock, spawn
 from ..config import ConfigError, QueueConsumerConfig
+from ..logs import log_fast
 from ..workers.context import inside_handler
 from ..workers.jsdict import JsDict
 from .errors import QueueSendError
@@ -68,9 +69,13 @@ class _Queue:
     def consumed(self) -> bool:
         return self.consumer is not None and not self.paused
 
-    def hold(self, record: Record, now: float) -> None:
+    def track(self, record: Record) -> None:
+        """Count `record` as held by this queue, without placing it (it is in flight)."""
         self.records[record.seq] = record
         self.bytes += record.size
+
+    def hold(self, record: Record, now: float) -> None:
+        self.track(record)
         self.place(record, now)
 
     def place(self, record: Record, now: float) -> None:
@@ -206,11 +211,21 @@ class QueueBroker:
                     now + delay,
                 )
             )
-        self.store.add(records)  # first: if it fails, nothing changed
+        # One commit for the new messages and, when they make a batch due at once, the start of
+        # its delivery: the store is written before anything in memory changes.
+        with self.store.transaction():
+            self.store.add(records)
+            started = self._pump(q, records)
         self._seq = seq
         for record in records:
-            q.hold(record, now)
-        self._pump(q)
+            if record.in_flight:
+                q.track(record)
+            else:
+                q.hold(record, now)
+        for batch in started:
+            self._spawn_batch(q, batch)
+        if len(started) == 0 or any(not r.in_flight for r in records):
+            self._pump(q)
         return q.backlog()
 
     async def settle_after_send(self) -> None:
@@ -221,29 +236,54 @@ class QueueBroker:
 
     # -- delivery ------------------------------------------------------------------------------
 
-    def _pump(self, q: _Queue) -> None:
-        """Start every batch that is due, then set the timers for the next ones."""
+    def _pump(self, q: _Queue, incoming: Sequence[Record] = ()) -> list[list[Record]]:
+        """Start every batch that is due, then set the timers for the next ones.
+
+        `incoming` are records being sent and not yet held: the batches that take any of them
+        are returned with their start recorded, for the caller to spawn once it holds them (and
+        to pump again, which sets the timers for the records no batch took).
+        """
         if self._closed or not self._started:
-            return
+            return []
         now = self.clock.now()
         if q.delayed:
             q.promote(now)
         ready = q.ready
+        pending = [r for r in incoming if r.available_at <= now]
+        deferred: list[list[Record]] = []
         if q.consumed:
             size = q.batch_size
-            while ready and q.batches < q.concurrency:
-                if len(ready) < size and now < ready[0].available_at + q.timeout:
+            while (ready or pending) and q.batches < q.concurrency:
+                first = ready[0] if ready else pending[0]
+                if len(ready) + len(pending) < size and now < first.available_at + q.timeout:
                     break
                 batch = [ready.popleft() for _ in range(min(size, len(ready)))]
+                taken = pending[: size - len(batch)]
+                del pending[: len(taken)]
+                batch += taken
                 q.batches += 1
-                task = spawn(self.clock, self._run_batch(q, batch))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._start_delivery(batch)
+                if taken:
+                    deferred.append(batch)
+                else:
+                    self._spawn_batch(q, batch)
             due = ready and q.batches < q.concurrency
             self._set_flush(q, ready[0].available_at + q.timeout if due else None)
         else:
             self._set_flush(q, None)
         self._set_delay(q, q.delayed[0][0] if q.delayed else None)
+        return deferred
+
+    def _start_delivery(self, batch: list[Record]) -> None:
+        for record in batch:
+            record.attempts += 1
+            record.in_flight = True
+        self.store.start_delivery(batch)
+
+    def _spawn_batch(self, q: _Queue, batch: list[Record]) -> None:
+        task = spawn(self.clock, self._run_batch(q, batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _set_flush(self, q: _Queue, at: float | None) -> None:
         if at == q.flush_at:
@@ -279,11 +319,6 @@ class QueueBroker:
             self._pump(q)
 
     async def _deliver_batch(self, q: _Queue, batch: list[Record]) -> None:
-        for record in batch:
-            record.attempts += 1
-            record.in_flight = True
-        self.store.start_delivery(batch)
-
         outcome = BatchOutcome()
         messages = [
             Message(
@@ -373,7 +408,7 @@ class QueueBroker:
             q.release(record, old)
             dlq.hold(record, now)  # type: ignore[union-attr]
         q.metrics.record(now, acked, len(again), len(moved), dropped)
-        logger.info("QUEUE %s %d/%d (%dms)", q.name, acked, len(batch), ms)
+        log_fast(logger, logging.INFO, "QUEUE %s %d/%d (%dms)", q.name, acked, len(batch), ms)
         if dlq is not None and moved:
             self._pump(dlq)
 

@@ -16,9 +16,11 @@ in-flight ones deliverable again with their attempts kept.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -100,6 +102,10 @@ class QueueStore(Protocol):
 
     def add(self, records: Sequence[Record]) -> None: ...
 
+    def transaction(self) -> AbstractContextManager[object]:
+        """Group the writes made inside into one commit (they nest: inner ones join it)."""
+        ...
+
     def start_delivery(self, records: Sequence[Record]) -> None:
         """Persist the (already incremented) `attempts` of `records` and mark them in flight."""
         ...
@@ -135,6 +141,9 @@ class MemoryStore:
     def add(self, records: Sequence[Record]) -> None:
         for record in records:
             self._records[record.seq] = record
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
 
     def start_delivery(self, records: Sequence[Record]) -> None:
         for record in records:
@@ -251,6 +260,9 @@ class SqliteStore:
         ]
         with self._db:
             self._db.executemany(_INSERT, rows)
+
+    def transaction(self) -> AbstractContextManager[object]:
+        return self._db  # apsw: a nested `with` is a savepoint inside the outer commit
 
     def start_delivery(self, records: Sequence[Record]) -> None:
         with self._db:
