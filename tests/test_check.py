@@ -71,7 +71,8 @@ def test_seed_task_flow_passes_and_reports_as_json() -> None:
     assert report["migrations"] == {"DB": ["0001_create_tasks.sql"]}
     assert report["drained"] is True
     queue = report["queues"]["ai-processing-queue"]
-    assert (queue["acked"], queue["pending"], queue["dead_lettered"]) == (1, 0, 0)
+    # the task, and the probe /api/health sends through the queue
+    assert (queue["acked"], queue["pending"], queue["dead_lettered"]) == (2, 0, 0)
     assert report["failures"] == []
 
 
@@ -254,8 +255,26 @@ def test_seed_with_a_consumer_that_always_fails_is_non_zero(tmp_path: Path) -> N
         "-c", config, "--fetch", "GET /api/health", "--fetch", POST_TASK, "--drain"
     )
     assert code == 6
-    assert report["queues"]["ai-processing-queue"]["dead_lettered"] == 1
+    assert report["queues"]["ai-processing-queue"]["dead_lettered"] == 2  # probe + task
     assert any("consumer is broken" in line for line in report["logs"])
+
+
+def test_the_ci_one_liner_catches_a_consumer_that_always_fails(tmp_path: Path) -> None:
+    app = tmp_path / "ai-tasks"
+    shutil.copytree(SEED, app)
+    config = str(app / "wrangler.toml")
+    assert run_json("-c", config, "--fetch", "GET /api/health", "--drain")[0] == 0
+
+    worker = app / "worker.py"
+    worker.write_text(
+        worker.read_text().replace(
+            "    async def queue(self, batch):\n",
+            "    async def queue(self, batch):\n        raise RuntimeError('consumer is broken')\n",
+        )
+    )
+    code, report = run_json("-c", config, "--fetch", "GET /api/health", "--drain")
+    assert code == 6
+    assert report["queues"]["ai-processing-queue"]["dead_lettered"] == 1
 
 
 def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:

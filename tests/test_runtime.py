@@ -72,7 +72,7 @@ async def test_migrations_create_the_seed_tables(anyio_backend: str) -> None:
         assert migrate(mf) == ["0001_create_tasks.sql"]
         assert migrate(mf) == []  # a second run has nothing to do
         health = await mf.fetch("/api/health")
-        assert await health.json() == {"status": "ok", "database": "ok"}
+        assert await health.json() == {"status": "ok", "database": "ok", "queue": "ok"}
 
 
 @pytest.mark.anyio
