@@ -32,6 +32,7 @@ Deliver = Callable[[MessageBatch], Awaitable[Any]]
 
 #: Time jumps (virtual clock) or waits (real clock) after which `drain()` gives up.
 MAX_DRAIN_ROUNDS: Final = 100_000
+MAX_DRAIN_BATCHES: Final = 200_000
 
 
 class QueueDrainError(RuntimeError):
@@ -148,6 +149,8 @@ class QueueBroker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
         self._closed = False
+        # Batches drain() may still start: a bound for consumers that bounce messages forever.
+        self._drain_budget: int | None = None
         self._virtual = isinstance(clock, VirtualClock)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -253,10 +256,16 @@ class QueueBroker:
         deferred: list[list[Record]] = []
         if q.consumed:
             size = q.batch_size
+            starved = False
             while (ready or pending) and q.batches < q.concurrency:
                 first = ready[0] if ready else pending[0]
                 if len(ready) + len(pending) < size and now < first.available_at + q.timeout:
                     break
+                if self._drain_budget is not None:
+                    if self._drain_budget <= 0:
+                        starved = True  # drain() gives up; no timer either, it would spin
+                        break
+                    self._drain_budget -= 1
                 batch = [ready.popleft() for _ in range(min(size, len(ready)))]
                 taken = pending[: size - len(batch)]
                 del pending[: len(taken)]
@@ -267,7 +276,7 @@ class QueueBroker:
                     deferred.append(batch)
                 else:
                     self._spawn_batch(q, batch)
-            due = ready and q.batches < q.concurrency
+            due = ready and q.batches < q.concurrency and not starved
             self._set_flush(q, ready[0].available_at + q.timeout if due else None)
         else:
             self._set_flush(q, None)
@@ -442,8 +451,24 @@ class QueueBroker:
         """Deliver until no consumed, unpaused queue holds a deliverable or delayed message and
         nothing is in flight. A virtual clock jumps to each next deadline; a real one waits."""
         clock = self.clock
+        self._drain_budget = MAX_DRAIN_BATCHES
+        try:
+            await self._drain(clock)
+        finally:
+            self._drain_budget = None
+            for queue in self._queues.values():
+                self._pump(queue)  # restore the timers a starved pump left unset
+
+    async def _drain(self, clock: Clock) -> None:
         for _ in range(MAX_DRAIN_ROUNDS):
             await clock.settle()
+            if self._drain_budget is not None and self._drain_budget <= 0 and self.has_work():
+                busy = sorted(q.name for q in self._queues.values() if q.consumed and q.records)
+                raise QueueDrainError(
+                    f"drain() started {MAX_DRAIN_BATCHES} batches and work is left on queues "
+                    f"{busy}: a consumer may be retrying forever (e.g. two queues that "
+                    "dead-letter into each other)"
+                )
             if not self.has_work():
                 return
             deadline = self.next_deadline()
