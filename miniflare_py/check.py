@@ -194,10 +194,32 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
     def lines(self) -> list[str]:
-        return [f"{r.levelname.lower():<7} {r.getMessage()}" for r in self.records]
+        return [f"{r.levelname.lower():<7} {_message(r)}" for r in self.records]
 
     def count(self, starts_with: str) -> int:
         return sum(1 for r in self.records if str(r.msg).startswith(starts_with))
+
+    def last_traceback(self, starts_with: str, *args: Any) -> str | None:
+        """The user's traceback of the last exception logged with this message (and args)."""
+        for record in reversed(self.records):
+            if (
+                str(record.msg).startswith(starts_with)
+                and (not args or record.args == args)
+                and record.exc_info
+                and record.exc_info[1] is not None
+            ):
+                return user_traceback(record.exc_info[1])
+        return None
+
+
+def _message(record: logging.LogRecord) -> str:
+    """A log record's message, with the exception it carries (the log line alone would say
+    that a handler raised, but not what)."""
+    message = record.getMessage()
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        message += f": {type(error).__name__}: {error}"
+    return message
 
 
 _PACKAGE = str(Path(__file__).resolve().parent)
@@ -282,8 +304,12 @@ async def _run(options: CheckOptions, report: CheckReport, capture: _Capture) ->
             await _drain(mf, report)
         failed_background = capture.count("A waitUntil() task failed")
         if failed_background:
-            report.fail("request", f"{failed_background} waitUntil() task(s) failed (see the log)")
-        _judge_queues(mf, report)
+            report.fail(
+                "request",
+                f"{failed_background} waitUntil() task(s) failed (see the log)",
+                capture.last_traceback("A waitUntil() task failed"),
+            )
+        _judge_queues(mf, report, capture)
         report.virtual_seconds = mf.clock.now() - started_at
     finally:
         await mf.close()
@@ -325,6 +351,13 @@ async def _migrate(mf: Miniflare, report: CheckReport) -> bool:
     except D1Error as exc:
         report.fail("config", f"D1 migrations: {exc}")
         return False
+    for db in mf.config.d1_databases:
+        if db.binding not in report.migrations:
+            folder = mf.config.root / db.migrations_dir
+            report.warnings.append(
+                f"D1 {db.binding}: no migrations folder at {folder}, so the check runs on an "
+                "empty database (set migrations_dir in the config if it is elsewhere)"
+            )
     return True
 
 
@@ -368,18 +401,25 @@ async def _drain(mf: Miniflare, report: CheckReport) -> None:
     report.drained = True
 
 
-def _judge_queues(mf: Miniflare, report: CheckReport) -> None:
+def _judge_queues(mf: Miniflare, report: CheckReport, capture: _Capture) -> None:
     dead_letter_queues = {c.dead_letter_queue for c in mf.config.queue_consumers}
     for name, stats in mf.queues.stats().items():
         report.queues[name] = dict(stats)
+        # What the consumer raised, when it raised: why the messages were retried.
+        raised = capture.last_traceback("Queue handler raised on a batch", name)
         if stats.get("dead_lettered"):
             report.fail(
                 "queue",
                 f'{stats["dead_lettered"]} message(s) on "{name}" were moved to the dead letter '
                 f'queue "{stats.get("dlq")}"',
+                raised,
             )
         if stats.get("dropped"):
-            report.fail("queue", f'{stats["dropped"]} message(s) on "{name}" were dropped')
+            report.fail(
+                "queue",
+                f'{stats["dropped"]} message(s) on "{name}" were dropped',
+                None if stats.get("dead_lettered") else raised,
+            )
         seen = sum(stats.get(key, 0) for key in _SEEN)
         if stats.get("consumer") and not seen and name not in dead_letter_queues:
             report.warnings.append(

@@ -131,32 +131,46 @@ class PyflareOptions:
         root = ini.rootpath
         config = options.get("config") or ini.getini("pyflare_config") or None
         if config is None:
-            from .config import ConfigError, find_config
-
-            try:
-                path = find_config(root)
-            except ConfigError as exc:
-                pytest.fail(
-                    f"pyflare: {exc}; name one with @pytest.mark.pyflare(config=...) or the "
-                    "pyflare_config ini option",
-                    pytrace=False,
-                )
+            path = _find_config(root)
         else:
             path = Path(config)
             if not path.is_absolute():
                 path = root / path
+        # A marker's env wins over the ini's pyflare_env, env=None included (no section).
+        env = options["env"] if "env" in options else ini.getini("pyflare_env")
         return cls(
             config=path,
-            env=options.get("env") or ini.getini("pyflare_env") or None,
+            env=env or None,
             vars=merged_vars,
             migrations=bool(options.get("migrations", True)),
         )
+
+
+def _find_config(root: Path) -> Path:
+    """`wrangler.toml`, `wrangler.jsonc` or `wrangler.json` in the rootdir, else in the nearest
+    folder above it, as wrangler looks for one (`cd tests && pytest` makes `tests` the rootdir
+    of a project with no pytest config file)."""
+    from .config import ConfigError, find_config
+
+    error = None
+    for folder in (root, *root.parents):
+        try:
+            return find_config(folder)
+        except ConfigError as exc:
+            error = error or exc
+    # Outside the `except` block, so the report shows one message, not a chain of exceptions.
+    pytest.fail(
+        f"pyflare: {error} or a folder above it; name one with @pytest.mark.pyflare(config=...) "
+        "or the pyflare_config ini option",
+        pytrace=False,
+    )
 
 
 async def _open(options: PyflareOptions) -> Miniflare:
     """Start a runtime for one test; user mistakes fail the test with one clear message."""
     from .check import user_traceback
     from .config import ConfigError
+    from .d1 import MigrationError
     from .runtime import Miniflare
     from .worker import WorkerLoadError
 
@@ -165,15 +179,19 @@ async def _open(options: PyflareOptions) -> Miniflare:
         await mf.start()
         if options.migrations:
             await mf.apply_migrations()
-    except BaseException as exc:
+    except (ConfigError, MigrationError, WorkerLoadError) as exc:
         await mf.close()
-        if isinstance(exc, ConfigError):
-            pytest.fail(f"pyflare: {exc}", pytrace=False)
-        if isinstance(exc, WorkerLoadError):
-            details = user_traceback(exc)
-            pytest.fail(f"pyflare: {exc}" + (f"\n{details}" if details else ""), pytrace=False)
+        message = f"pyflare: {exc}"
+        if isinstance(exc, WorkerLoadError) and (details := user_traceback(exc)):
+            message += f"\n{details}"
+    except BaseException:
+        await mf.close()
         raise
-    return mf
+    else:
+        return mf
+    # Failed outside the `except` block: the report shows this message alone, not pyflare's
+    # exceptions chained before it.
+    pytest.fail(message, pytrace=False)
 
 
 async def _session(request: pytest.FixtureRequest, options: PyflareOptions) -> AsyncIterator[Any]:

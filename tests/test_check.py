@@ -298,6 +298,78 @@ def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:
     assert "dropped" in report["failures"][0]["message"]
 
 
+def test_a_failing_consumer_shows_what_it_raised(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def on_fetch(request, env):
+            await env.Q.send("job")
+            return Response("queued", status=202)
+
+        async def on_queue(batch):
+            raise RuntimeError("the consumer is down")
+        """,
+        QUEUE_CONFIG,
+    )
+    result = run("-c", config, "--fetch", "POST /", "--drain")
+    assert result.exit_code == 6
+    # The log line says what was raised (the debug line that did was filtered out), and the
+    # failure carries the user's traceback, without pyflare's frames.
+    assert 'batch from "q": RuntimeError: the consumer is down' in result.output
+    assert 'worker.py", line' in result.output
+    assert "runtime.py" not in result.output
+    _, report = run_json("-c", config, "--fetch", "POST /", "--drain")
+    [failure] = report["failures"]
+    assert "dropped" in failure["message"]
+    assert failure["details"].endswith("RuntimeError: the consumer is down")
+
+
+def test_a_failing_wait_until_task_shows_its_traceback(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def broken():
+            raise RuntimeError("background")
+
+        async def on_fetch(request, env, ctx):
+            ctx.waitUntil(broken())
+            return Response("ok")
+        """,
+    )
+    code, report = run_json("-c", config, "--fetch", "GET /")
+    assert code == 5
+    assert "in broken" in report["failures"][0]["details"]
+
+
+def test_a_missing_migrations_folder_is_a_warning(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def on_fetch(request, env):
+            return Response("ok")
+        """,
+        """
+        [[d1_databases]]
+        binding = "DB"
+        database_name = "db"
+        database_id = "db"
+        migrations_dir = "db/migrations"
+        """,
+    )
+    code, report = run_json("-c", config, "--fetch", "GET /")
+    assert code == 0
+    assert report["migrations"] == {}
+    [warning] = report["warnings"]
+    assert "D1 DB: no migrations folder" in warning
+    assert "db/migrations" in warning
+
+
 def test_without_drain_messages_wait_and_are_not_failures(tmp_path: Path) -> None:
     config = write_worker(
         tmp_path,

@@ -319,6 +319,43 @@ def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+def test_a_marker_env_none_turns_the_ini_env_off(project: pytest.Pytester) -> None:
+    project.makeini(INI + "pyflare_env = staging\n")
+    project.makepyfile(
+        test_env=source(
+            """
+            def test_ini_env(pyflare_sync):
+                assert pyflare_sync.fetch("/hello").json() == {"greeting": "hello from staging"}
+
+
+            @pytest.mark.pyflare(env=None)
+            def test_no_env(pyflare_sync):
+                assert pyflare_sync.fetch("/hello").json() == {"greeting": "hello"}
+            """
+        )
+    )
+    project.runpytest().assert_outcomes(passed=2)
+
+
+def test_config_in_a_folder_above_the_rootdir_is_found(project: pytest.Pytester) -> None:
+    # `cd tests && pytest` in a project with no pytest config file makes `tests` the rootdir.
+    (project.path / "tox.ini").unlink(missing_ok=True)
+    (project.path / "pytest.ini").unlink(missing_ok=True)
+    tests = project.mkdir("tests")
+    (tests / "test_up.py").write_text(
+        source(
+            """
+            def test_found(pyflare_sync):
+                assert pyflare_sync.fetch("/hello").json() == {"greeting": "hello"}
+            """
+        )
+    )
+    result = project.runpytest(
+        "--rootdir", str(tests), "-o", "asyncio_default_fixture_loop_scope=function", str(tests)
+    )
+    result.assert_outcomes(passed=1)
+
+
 def test_migrations_can_be_turned_off(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_no_migrations=source(
@@ -357,6 +394,7 @@ def test_missing_config_is_one_clear_error(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*pyflare: No wrangler.toml*@pytest.mark.pyflare(config=...)*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
 
 
 def test_worker_import_error_is_reported(project: pytest.Pytester) -> None:
@@ -373,6 +411,38 @@ def test_worker_import_error_is_reported(project: pytest.Pytester) -> None:
     result = project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*failed to import*ModuleNotFoundError*not_a_module_anywhere*"])
+    # One message and the user's traceback, not pyflare's exceptions chained before it.
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    result.stdout.no_fnmatch_line("*direct cause of the following exception*")
+
+
+def test_config_and_migration_errors_are_one_message(project: pytest.Pytester) -> None:
+    (project.path / "migrations" / "0002_broken.sql").write_text("CREATE TABLE (\n")
+    project.makepyfile(
+        test_errors=source(
+            """
+            def test_broken_migration(pyflare_sync):
+                pass
+
+
+            @pytest.mark.pyflare(config="missing.toml")
+            def test_missing_config(pyflare_sync):
+                pass
+            """
+        )
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*pyflare: Migration 0002_broken.sql failed: D1_ERROR: *",
+            "*pyflare: *missing.toml: config file not found",
+        ],
+        consecutive=False,
+    )
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*miniflare_py*")
 
 
 def test_async_fixture_in_a_plain_test_says_what_to_do(project: pytest.Pytester) -> None:
