@@ -52,6 +52,7 @@ _MAX_PLANS = 1024
 _RENAME_TO_RESERVED = re.compile(
     r"\s*ALTER\s+TABLE\b.*\bRENAME\s+TO\s+[\"'`\[]?_cf_", re.IGNORECASE | re.DOTALL
 )
+_VACUUM = re.compile(r"\s*VACUUM\b", re.IGNORECASE)
 _NO_COLUMNS: list[str] = []
 
 
@@ -63,6 +64,7 @@ class _Plan:
         "columns",
         "denied",
         "description",
+        "direct",
         "fast",
         "has_columns",
         "kind",
@@ -73,27 +75,41 @@ class _Plan:
     )
 
     def __init__(self, sql: str) -> None:
-        self.blank = is_blank(sql)
-        # Statements before the last one, run without parameters; None marks an empty one.
-        self.steps: list[str | None] = []
-        self.last: str | None = sql
+        # Only whitespace: "No SQL statements detected." (comments or a lone `;` are an empty
+        # statement instead: "SQL code did not contain a statement.").
+        self.blank = not sql.strip()
+        # Statements before the last one, run without parameters.
+        self.steps: list[str] = []
+        # None marks an empty last statement (only comments and semicolons).
+        self.last: str | None = None if is_blank(sql) else sql
         if ";" in sql and not self.blank:
             pieces, rest = split_statements(sql)
             if rest.strip():
                 pieces.append(rest)
-            steps: list[str | None] = [None if is_blank(p) else p for p in pieces]
-            self.steps = steps[:-1]
-            self.last = steps[-1]
+            # As workerd does: the whitespace after a `;` is skipped before the next statement
+            # (error offsets count from there), an empty statement before the last one is
+            # skipped, and an empty last one is an error.
+            pieces[1:] = [piece.lstrip() for piece in pieces[1:]]
+            self.steps = [piece for piece in pieces[:-1] if not is_blank(piece)]
+            self.last = None if is_blank(pieces[-1]) else pieces[-1]
         # Several statements run in a transaction, and so do PRAGMAs, as every D1 query does
         # (e.g. `PRAGMA foreign_keys = OFF` does nothing inside one).
         self.txn = bool(self.steps) or "pragma" in sql.lower()
         words = (self.last or "").split(None, 1)
         self.kind = words[0].upper() if words else ""
-        # Stock SQLite does not show the authorizer the new name of ALTER TABLE ... RENAME TO
-        # (workerd's patched one does), so that reserved name is checked here.
-        self.denied = any(
-            _RENAME_TO_RESERVED.match(step) for step in (*self.steps, self.last) if step
-        )
+        # The text itself is the one statement to run (nothing skipped before it).
+        self.direct = not self.steps and self.last is not None and sql.startswith(self.last)
+        # Why the plan is refused before it runs, or None.
+        self.denied: str | None = None
+        statements = [step for step in (*self.steps, self.last) if step]
+        if any(_VACUUM.match(step) for step in statements):
+            # D1 runs every query inside a transaction.
+            self.denied = "D1_ERROR: cannot VACUUM from within a transaction: SQLITE_ERROR"
+        elif any(_RENAME_TO_RESERVED.match(step) for step in statements):
+            # SQLite does not show the authorizer the new name of ALTER TABLE ... RENAME TO, so
+            # that reserved name is checked here (Miniflare 4 lets it through; DESIGN.md forbids
+            # every `_cf_` name).
+            self.denied = "D1_ERROR: not authorized: SQLITE_AUTH"
         # Learned on first run of a single statement: does it return columns, does it write?
         self.has_columns: bool | None = None
         self.readonly: bool | None = None
@@ -106,7 +122,7 @@ class _Plan:
     def learned(self, has_columns: bool, readonly: bool) -> None:
         self.has_columns = has_columns
         self.readonly = readonly
-        self.fast = not self.txn and not self.blank and not self.denied
+        self.fast = not self.txn and not self.denied and self.direct
 
     def names(self, description: tuple[tuple[str, str | None], ...]) -> list[str]:
         """Column names of `description`, computed once per distinct description."""
@@ -250,11 +266,9 @@ class Engine:
     def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
         """Run every statement of the plan; the last one's column names and rows."""
         if plan.denied:
-            raise D1Error("D1_ERROR: not authorized: SQLITE_AUTH")
+            raise D1Error(plan.denied)
         cursor = self.cursor
         for step in plan.steps:
-            if step is None:
-                raise D1Error(f"D1_ERROR: {EMPTY_STATEMENT}")
             try:
                 cursor.execute(step).fetchall()
             except Exception as exc:
@@ -425,7 +439,8 @@ class Engine:
     def exec(self, sql: str) -> JsDict:
         """`exec()`: each line a query, all in one transaction; `{count, duration}`."""
         lines = sql.strip().split("\n")
-        todo = [(number, line) for number, line in enumerate(lines, 1) if not is_blank(line)]
+        # Empty lines are skipped; a line of only a comment is an empty statement, as on D1.
+        todo = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
         if not todo:
             raise D1Error(f"D1_EXEC_ERROR: Error in line 1: {lines[0]}: {NO_STATEMENTS}")
         duration = 0.0
