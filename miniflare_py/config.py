@@ -266,11 +266,14 @@ def load_config(
     env: str | None = None,
     *,
     vars: Mapping[str, Any] | None = None,
+    require_main: bool = True,
 ) -> WorkerConfig:
     """Load and validate a wrangler config file.
 
     `path` defaults to `find_config()`. `env` selects an `[env.NAME]` section. `vars` are
-    overrides (``pyflare dev --var``) applied on top of the config's `[vars]`.
+    overrides (``pyflare dev --var``) applied on top of the config's `[vars]`. Commands that
+    never run the worker (`pyflare d1`, `pyflare queues`) pass `require_main=False`, as
+    wrangler's d1 commands do not look at `main`.
     """
     if path is None:
         file = find_config()
@@ -295,7 +298,7 @@ def load_config(
             # Wrangler deploys each environment as its own worker named "<name>-<env>".
             name = f"{top['name']}-{env}"
 
-    main = reader.main(chosen.get("main"), root)
+    main = reader.main(chosen.get("main"), root, required=require_main)
     file_vars: Mapping[str, Any] = chosen.get("vars", {})
     all_vars = dict(file_vars)
     if vars is not None:
@@ -467,12 +470,14 @@ class _Reader:
             )
         return text
 
-    def main(self, found: tuple[str | None, str] | None, root: Path) -> Path:
+    def main(self, found: tuple[str | None, str] | None, root: Path, required: bool) -> Path:
         if found is None or found[0] is None:
+            if not required:
+                return root
             raise self.error('key "main" is required: the path of the worker\'s Python module')
         value, key = found
         main = (root / value).resolve()
-        if not main.is_file():
+        if required and not main.is_file():
             raise self.error(f"{key} = {_show(value)}: no such file {main}")
         return main
 

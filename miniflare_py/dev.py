@@ -113,7 +113,10 @@ class DevServer:
 
         self.mf = self._new_runtime()
         await self.mf.start(strict=False)
-        self._warn_unapplied_migrations()
+        if self.persist_to is None:
+            await self._migrate_in_memory()
+        else:
+            self._warn_unapplied_migrations()
         config = uvicorn.Config(
             create_app(lambda: self.mf),
             host=self.options.ip,
@@ -140,6 +143,19 @@ class DevServer:
             if watcher is not None:
                 watcher.cancel()
             await self.mf.close()
+
+    async def _migrate_in_memory(self) -> None:
+        """With --no-persist nothing else can reach the database, so migrate it here."""
+        from .d1 import D1Error
+
+        try:
+            applied = await self.mf.apply_migrations()
+        except D1Error as exc:
+            log.error("%s", exc)
+            return
+        for binding, files in applied.items():
+            if files:
+                log.info("Applied %d migration(s) to in-memory %s", len(files), binding)
 
     def _warn_unapplied_migrations(self) -> None:
         from .d1 import list_migrations

@@ -92,6 +92,7 @@ def _arity(func: Callable[..., Any]) -> int:
 
 
 async def _call(func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    __tracebackhide__ = True  # pytest shows the user's frames, not ours
     result = func(*args)
     if inspect.isawaitable(result):
         result = await result
@@ -145,6 +146,7 @@ class Worker:
 
     async def dispatch(self, event: str, payload: Any, env: Env, ctx: ExecutionContext) -> Any:
         """Call the `event` handler with `(payload, env, ctx)`, trimmed to its arity."""
+        __tracebackhide__ = True
         if self._class is not None:
             instance = self._class(ctx, env)
             method = getattr(instance, event, None)

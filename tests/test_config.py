@@ -670,3 +670,12 @@ def test_a_consumer_of_another_consumers_dead_letter_queue_does_not_warn(tmp_pat
         '[[queues.consumers]]\nqueue = "dlq"\n'
     )
     assert load_config(config).warnings == ()
+
+
+def test_commands_that_never_run_the_worker_do_not_need_main(tmp_path: Path) -> None:
+    config = tmp_path / "wrangler.toml"
+    config.write_text('[[d1_databases]]\nbinding = "DB"\ndatabase_name = "db"\n')
+    with pytest.raises(ConfigError, match='"main" is required'):
+        load_config(config)
+    loaded = load_config(config, require_main=False)
+    assert loaded.d1_databases[0].binding == "DB"

@@ -121,3 +121,12 @@ def test_sigkill_mid_stream_loses_no_message(tmp_path: Path) -> None:
         assert final["deliveries"] >= 100
         stats = dev.client.get("/__pyflare/queues").json()["jobs"]
         assert stats["pending"] == 0 and stats["in_flight"] == 0
+
+
+def test_no_persist_applies_migrations_to_the_in_memory_database(tmp_path: Path) -> None:
+    project = copy_fixture("ai-tasks", tmp_path)
+    with dev_process(["--no-persist", "--no-reload"], cwd=project) as dev:
+        response = dev.client.post("/api/tasks", json={"user": "ada", "question": "q"})
+        assert response.status_code == 202, response.text
+        assert "Applied 1 migration(s) to in-memory DB" in dev.output
+    assert not (project / ".wrangler").exists()

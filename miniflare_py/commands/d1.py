@@ -42,7 +42,7 @@ def _find(
     """The worker's config and the D1 database named by its binding or database_name."""
     from ..config import load_config
 
-    worker = load_config(config_path, env)
+    worker = load_config(config_path, env, require_main=False)
     for found in worker.d1_databases:
         if database in (found.binding, found.database_name):
             return worker, found

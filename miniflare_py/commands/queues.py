@@ -39,7 +39,7 @@ def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path
 
     worker = None
     try:
-        worker = load_config(config, env)
+        worker = load_config(config, env, require_main=False)
     except ConfigError as exc:
         if config is not None or persist_to is None:
             raise click.ClickException(str(exc)) from None
