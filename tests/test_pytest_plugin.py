@@ -520,12 +520,8 @@ def test_marker_is_registered(pytester: pytest.Pytester) -> None:
 def test_documented_examples_pass(pytester: pytest.Pytester) -> None:
     """The "Testing your worker" examples, run on a copy of the seed app."""
     repo = Path(__file__).resolve().parent.parent
-    readme = repo / "README.md"
-    text = readme.read_text() if readme.is_file() else ""
-    if "## Testing your worker" in text:
-        text = text.split("## Testing your worker", 1)[1]
-    else:
-        text = (repo / "docs" / "testing.md").read_text()
+    text = (repo / "README.md").read_text().split("\n## Testing your worker\n", 1)[1]
+    text = text.split("\n## ", 1)[0]  # up to the next section
     examples = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     shutil.copytree(repo / "fixtures" / "ai-tasks", pytester.path, dirs_exist_ok=True)
     pytester.makeini(INI)
