@@ -66,6 +66,36 @@ class _LogBuffer(logging.Handler):
         return [f"{r.levelname.lower():<7} {r.getMessage()}" for r in self.records]
 
 
+_engine_level = {"users": 0, "raised": False}
+
+
+def _hold_engine_log_level() -> None:
+    """Let INFO lines (batches) reach `logs` even when the root logger says WARNING.
+
+    Only raises the engine logger's level when nobody configured it and it would otherwise drop
+    INFO, so `caplog.set_level(logging.DEBUG)` or a DEBUG root still sees the debug lines; the
+    last running `Miniflare` puts the level back on close.
+    """
+    engine_log = logging.getLogger("miniflare_py")
+    if (
+        _engine_level["users"] == 0
+        and engine_log.level == logging.NOTSET
+        and engine_log.getEffectiveLevel() > logging.INFO
+    ):
+        engine_log.setLevel(logging.INFO)
+        _engine_level["raised"] = True
+    _engine_level["users"] += 1
+
+
+def _release_engine_log_level() -> None:
+    _engine_level["users"] -= 1
+    if _engine_level["users"] == 0 and _engine_level["raised"]:
+        _engine_level["raised"] = False
+        engine_log = logging.getLogger("miniflare_py")
+        if engine_log.level == logging.INFO:
+            engine_log.setLevel(logging.NOTSET)
+
+
 class Miniflare:
     """A local Cloudflare Worker with its Queues and D1, as an async context manager.
 
@@ -111,6 +141,7 @@ class Miniflare:
         self._store: Any = None
         self._cron: CronScheduler | None = None
         self._started = False
+        self._holds_log_level = False
 
     # lifecycle
 
@@ -136,10 +167,9 @@ class Miniflare:
             self.config = load_config(self._config_source, self._env_name, vars=self._vars)
         for warning in self.config.warnings:
             log.warning(warning)
-        engine_log = logging.getLogger("miniflare_py")
-        if engine_log.level == logging.NOTSET:
-            engine_log.setLevel(logging.INFO)  # keep batch lines for `logs` and failure reports
-        engine_log.addHandler(self._log_buffer)
+        _hold_engine_log_level()  # keep batch lines for `logs` and failure reports
+        self._holds_log_level = True
+        logging.getLogger("miniflare_py").addHandler(self._log_buffer)
         self.clock = self._make_clock()
         self._open_d1()
         self._open_queues()
@@ -171,6 +201,9 @@ class Miniflare:
             if close_store is not None:
                 close_store()
         logging.getLogger("miniflare_py").removeHandler(self._log_buffer)
+        if self._holds_log_level:
+            self._holds_log_level = False
+            _release_engine_log_level()
         self._started = False
 
     def reload(self, *, strict: bool = False) -> None:

@@ -79,7 +79,12 @@ class QueueProducer:
         if not messages:
             raise QueueSendTypeError("sendBatch() requires at least one message")
         encoded: list[tuple[str, bytes, Any]] = []
-        for message in messages:
+        for index, message in enumerate(messages):
+            if not isinstance(message, Mapping):
+                raise QueueSendTypeError(
+                    f"Incorrect type for array element {index}: the provided value is not of "
+                    "type 'MessageSendRequest'."
+                )
             body = message.get("body", UNDEFINED)
             if body is UNDEFINED or body is None:
                 raise QueueSendTypeError("Message body cannot be undefined")
