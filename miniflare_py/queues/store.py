@@ -208,6 +208,28 @@ _COUNT = (
 )
 
 
+_NO_TRANSACTION = contextlib.nullcontext()
+
+
+class _Transaction:
+    """One commit around several writes; `active` while it is open."""
+
+    def __init__(self, db: apsw.Connection) -> None:
+        self._db = db
+        self.active = False
+
+    def __enter__(self) -> _Transaction:
+        if self.active:
+            raise RuntimeError("SqliteStore transactions do not nest")
+        self._db.__enter__()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> bool | None:
+        self.active = False
+        return self._db.__exit__(*exc_info)
+
+
 class SqliteStore:
     """A `QueueStore` in one SQLite file (WAL), safe against the process being killed anywhere.
 
@@ -227,6 +249,7 @@ class SqliteStore:
         self._db.setbusytimeout(5000)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
+        self._outer = _Transaction(self._db)
         with self._db:
             self._db.execute(_SCHEMA)
 
@@ -258,14 +281,19 @@ class SqliteStore:
             )
             for r in records
         ]
-        with self._db:
+        with self._write():
             self._db.executemany(_INSERT, rows)
 
     def transaction(self) -> AbstractContextManager[object]:
-        return self._db  # apsw: a nested `with` is a savepoint inside the outer commit
+        return self._outer
+
+    def _write(self) -> AbstractContextManager[object]:
+        # Inside `transaction()` a write simply joins it: apsw would otherwise open a savepoint
+        # for each nested `with`, which costs as much as the write.
+        return _NO_TRANSACTION if self._outer.active else self._db
 
     def start_delivery(self, records: Sequence[Record]) -> None:
-        with self._db:
+        with self._write():
             self._db.executemany(_START, [(r.attempts, r.seq) for r in records])
 
     def finish_delivery(
@@ -276,7 +304,7 @@ class SqliteStore:
         counts: Counts,
     ) -> None:
         db = self._db
-        with db:
+        with self._write():
             if removed:
                 db.executemany(_DELETE, [(r.seq,) for r in removed])
             if retried:
