@@ -14,6 +14,7 @@ from typing import Any
 
 import apsw
 
+from ..walcheckpoint import WalCheckpointer
 from ..workers.jsdict import JsDict
 from .authorizer import Authorizer
 from .errors import (
@@ -152,6 +153,9 @@ class Engine:
             # NORMAL in WAL mode: a commit survives a crash of the process, and only a power
             # loss can take back the last commits; the database is never corrupted.
             conn.execute("PRAGMA synchronous=NORMAL", can_cache=False)
+        self._checkpointer = WalCheckpointer(path) if path is not None else None
+        if self._checkpointer is not None:
+            self._checkpointer.attach(conn)
         conn.execute("PRAGMA foreign_keys=ON", can_cache=False)
         conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
         for limit, value in _LIMITS.items():
@@ -479,4 +483,6 @@ class Engine:
         return bytes(image)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.conn.close()
