@@ -203,7 +203,9 @@ class VirtualClock(_TrackedWork):
             fired = self._fire_due()
             waited = await self._wait_tracked()
             if not fired and not waited:
-                # Give callbacks scheduled with call_soon by the work we waited for a turn.
+                if not self._kick_scheduled:
+                    return
+                # A timer came due from outside the loop: give its kick a turn.
                 await asyncio.sleep(0)
                 if not self._due() and not self._active:
                     return
