@@ -130,3 +130,30 @@ def test_no_persist_applies_migrations_to_the_in_memory_database(tmp_path: Path)
         assert response.status_code == 202, response.text
         assert "Applied 1 migration(s) to in-memory DB" in dev.output
     assert not (project / ".wrangler").exists()
+
+
+@pytest.mark.parametrize("persist", [True, False], ids=["persist", "no-persist"])
+def test_a_config_change_restarts_the_worker_and_keeps_its_state(
+    tmp_path: Path, persist: bool
+) -> None:
+    project = copy_fixture("ai-tasks", tmp_path)
+    args = [] if persist else ["--no-persist"]
+    if persist:
+        assert run_pyflare(["d1", "migrations", "apply", "DB"], cwd=project).returncode == 0
+    config = project / "wrangler.toml"
+    with dev_process(args, cwd=project) as dev:
+        task_id = dev.client.post("/api/tasks", json={"user": "ada", "question": "q"}).json()[
+            "taskId"
+        ]
+        poll(lambda: task_status(dev, task_id), lambda t: t["status"] == "completed")
+
+        config.write_text(config.read_text().replace('"local-deterministic-v1"', '"model-2"'))
+        restarted = poll(
+            lambda: dev.client.get("/api/ai-status").json(), lambda r: r["model"] == "model-2"
+        )
+        assert restarted["model"] == "model-2"
+        assert task_status(dev, task_id)["status"] == "completed"  # D1 kept
+
+        config.write_text(config.read_text().replace("max_batch_size = 1", "max_batch_size = 500"))
+        dev.wait_for_output("max_batch_size = 500 is out of range")
+        assert dev.client.get("/api/ai-status").json()["model"] == "model-2"  # old config kept

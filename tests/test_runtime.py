@@ -439,3 +439,28 @@ async def test_reload_keeps_d1_data_and_picks_up_new_code(
         status = await (await mf.fetch("/api/ai-status")).json()
         assert status["available"] == "reloaded"
         assert (await task(mf, task_id))["status"] == "completed"
+
+
+@pytest.mark.anyio
+async def test_a_config_restart_inherits_in_memory_d1_and_queued_messages(tmp_path: Path) -> None:
+    (tmp_path / "worker.py").write_text("async def on_fetch(request):\n    pass\n")
+    config = tmp_path / "wrangler.toml"
+    config.write_text(
+        'main = "worker.py"\n'
+        '[[queues.producers]]\nbinding = "OUT"\nqueue = "outbox"\n'  # nobody consumes it
+        '[[d1_databases]]\nbinding = "DB"\ndatabase_name = "db"\n'
+    )
+    first = Miniflare(config)
+    await first.start()
+    await first.env.DB.exec("CREATE TABLE t (n INTEGER)")
+    await first.env.DB.prepare("INSERT INTO t VALUES (1)").run()
+    await first.env.OUT.send({"kept": True})
+    await first.close(keep_state=True)
+
+    config.write_text(config.read_text() + '[vars]\nMODE = "new"\n')
+    second = Miniflare(config, inherit=first)
+    async with second:
+        assert second.env.MODE == "new"
+        assert await second.env.DB.prepare("SELECT n FROM t").first("n") == 1
+        [message] = second.queues["outbox"].messages()
+        assert message["body"] == {"kept": True}
