@@ -142,6 +142,7 @@ class Miniflare:
         self._cron: CronScheduler | None = None
         self._started = False
         self._holds_log_level = False
+        self._held_for_load_error = False
 
     # lifecycle
 
@@ -171,12 +172,16 @@ class Miniflare:
         self._holds_log_level = True
         logging.getLogger("miniflare_py").addHandler(self._log_buffer)
         self.clock = self._make_clock()
-        self._open_d1()
-        self._open_queues()
-        self.env = self._build_env()
-        assert self._broker is not None
-        await self._broker.start()
-        self.reload(strict=strict)
+        try:
+            self._open_d1()
+            self._open_queues()
+            self.env = self._build_env()
+            assert self._broker is not None
+            await self._broker.start()
+            self.reload(strict=strict)
+        except BaseException:
+            await self.close()  # nothing half-open is left behind
+            raise
         if self._crons_option if self._crons_option is not None else not self.virtual:
             self._cron = CronScheduler(self.clock, self.config.crons, self._fire_cron)
             self._cron.start()
@@ -408,8 +413,11 @@ class Miniflare:
         self.queues = self._broker.queues
 
     def _set_delivery(self, *, paused: bool) -> None:
-        if self._broker is None:
+        """Hold deliveries while the worker cannot be imported; resume only what this held, so
+        a queue paused by a test stays paused across a reload."""
+        if self._broker is None or paused == self._held_for_load_error:
             return
+        self._held_for_load_error = paused
         for consumer in self.config.queue_consumers:
             handle = self.queues[consumer.queue]
             handle.pause() if paused else handle.resume()

@@ -464,3 +464,35 @@ async def test_a_config_restart_inherits_in_memory_d1_and_queued_messages(tmp_pa
         assert await second.env.DB.prepare("SELECT n FROM t").first("n") == 1
         [message] = second.queues["outbox"].messages()
         assert message["body"] == {"kept": True}
+
+
+@pytest.mark.anyio
+async def test_a_worker_that_fails_to_import_leaves_nothing_open(tmp_path: Path) -> None:
+    from miniflare_py.worker import WorkerLoadError
+
+    (tmp_path / "worker.py").write_text("raise RuntimeError('broken at import')\n")
+    (tmp_path / "wrangler.toml").write_text(
+        'main = "worker.py"\n[[d1_databases]]\nbinding = "DB"\ndatabase_name = "db"\n'
+    )
+    mf = Miniflare(tmp_path / "wrangler.toml", persist_to=tmp_path / "state")
+    with pytest.raises(WorkerLoadError, match="broken at import"):
+        await mf.start()
+    with pytest.raises(Exception, match="closed"):
+        await mf.d1["DB"].prepare("SELECT 1").first()
+
+
+@pytest.mark.anyio
+async def test_a_reload_keeps_a_queue_the_test_paused(tmp_path: Path) -> None:
+    (tmp_path / "worker.py").write_text(
+        "async def on_fetch(request, env):\n    pass\n\nasync def on_queue(batch):\n    pass\n"
+    )
+    (tmp_path / "wrangler.toml").write_text(
+        'main = "worker.py"\n'
+        '[[queues.producers]]\nbinding = "Q"\nqueue = "q"\n'
+        '[[queues.consumers]]\nqueue = "q"\nmax_batch_size = 1\n'
+    )
+    async with Miniflare(tmp_path / "wrangler.toml") as mf:
+        mf.queues["q"].pause()
+        mf.reload()
+        await mf.env.Q.send("held")
+        assert mf.queues["q"].stats()["pending"] == 1
