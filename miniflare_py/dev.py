@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 from .config import ConfigError, find_config
 from .runtime import Miniflare
 
-__all__ = ["DevOptions", "serve"]
+__all__ = ["DevError", "DevOptions", "serve"]
 
 log = logging.getLogger("miniflare_py.dev")
 
@@ -24,8 +27,14 @@ LOG_LEVELS = {
     "error": logging.ERROR,
     "none": logging.CRITICAL + 10,
 }
+# uvicorn's own lines ("Invalid HTTP request received.") follow --log-level, never below warning.
+UVICORN_LEVELS = {"debug": "warning", "info": "warning", "warn": "warning", "error": "error"}
 IGNORED_DIRS = {".wrangler", "__pycache__", ".venv", ".git", "node_modules", ".pytest_cache"}
 WATCHED_SUFFIXES = {".py", ".toml", ".json", ".jsonc", ".sql"}
+
+
+class DevError(Exception):
+    """A mistake `pyflare dev` reports as one line (the port is taken, the address is wrong)."""
 
 
 @dataclass(frozen=True)
@@ -106,43 +115,71 @@ class DevServer:
             inherit=inherit,
         )
 
-    async def run(self) -> None:
+    async def run(self, sock: socket.socket | None = None) -> None:
+        """Serve until SIGINT or SIGTERM, then finish the work in flight and close the stores.
+
+        `sock` is the listening socket `serve()` bound; without it one is bound here.
+        """
         import uvicorn
 
         from .server import create_app
 
-        self.mf = self._new_runtime()
-        await self.mf.start(strict=False)
-        if self.persist_to is None:
-            await self._migrate_in_memory()
-        else:
-            self._warn_unapplied_migrations()
+        if sock is None:
+            sock = bind_socket(self.options.ip, self.options.port)
         config = uvicorn.Config(
             create_app(lambda: self.mf),
-            host=self.options.ip,
-            port=self.options.port,
-            log_level="warning",
+            log_level=UVICORN_LEVELS.get(self.options.log_level, "critical"),
             access_log=False,
             lifespan="off",
         )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
+        server = _uvicorn_server(config)
+        self._server = server
+        self._closing = False
+        main_task = asyncio.current_task()
+        remove_handlers = _on_signals(lambda: self._on_signal(main_task))
         watcher: asyncio.Task[Any] | None = None
         try:
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    raise SystemExit(1)  # uvicorn could not bind; it printed why
-                await asyncio.sleep(0.005)
-            port = server.servers[0].sockets[0].getsockname()[1]
-            print(f"Ready on http://{self.options.ip}:{port}", flush=True)
-            if self.options.reload:
-                watcher = asyncio.create_task(self._watch())
-            await serving
+            self.mf = self._new_runtime()
+            await self.mf.start(strict=False)
+            try:
+                if self.persist_to is None:
+                    await self._migrate_in_memory()
+                else:
+                    self._warn_unapplied_migrations()
+                if server.should_exit:  # interrupted while starting
+                    return
+                serving = asyncio.create_task(server.serve(sockets=[sock]))
+                while not server.started:
+                    if serving.done():
+                        serving.result()
+                        raise SystemExit(1)  # uvicorn could not start; it printed why
+                    await asyncio.sleep(0.005)
+                print(f"Ready on {_url(self.options.ip, sock)}", flush=True)
+                if self.options.reload:
+                    watcher = asyncio.create_task(self._watch())
+                await serving
+            finally:
+                self._closing = True
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
+                await self.mf.close()  # finishes the batches in flight
         finally:
-            if watcher is not None:
-                watcher.cancel()
-            await self.mf.close()
+            remove_handlers()
+            sock.close()
+
+    def _on_signal(self, main_task: asyncio.Task[Any] | None) -> None:
+        """First SIGINT/SIGTERM: stop serving, finish the work in flight, exit. A second one
+        while that work is finishing gives up on it (queued messages are durable anyway)."""
+        server = self._server
+        if not server.should_exit:
+            server.should_exit = True
+        else:
+            server.force_exit = True
+            if self._closing and main_task is not None:
+                log.warning("Stopping without waiting: batches in flight are delivered again")
+                main_task.cancel()
 
     async def _migrate_in_memory(self) -> None:
         """With --no-persist nothing else can reach the database, so migrate it here."""
@@ -220,10 +257,80 @@ class DevServer:
         log.info("Worker restarted")
 
 
+def _uvicorn_server(config: Any) -> Any:
+    """A uvicorn server without its signal handling: `DevServer` owns SIGINT and SIGTERM.
+
+    uvicorn re-raises the signal it caught once it has stopped serving, which kills the process
+    on SIGTERM before the runtime has finished its batches and closed its stores.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            yield
+
+    return Server(config)
+
+
+def _on_signals(callback: Any) -> Any:
+    """Call `callback()` on SIGINT and SIGTERM; returns a function that restores the handlers."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            continue
+        installed.append(sig)
+
+    def remove() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return remove
+
+
+def bind_socket(ip: str, port: int) -> socket.socket:
+    """A listening socket on `ip:port`; `DevError` in one line when that is not possible."""
+    try:
+        infos = socket.getaddrinfo(ip, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, OverflowError, UnicodeError) as exc:
+        raise DevError(f"Cannot listen on {ip}:{port}: {_reason(exc)}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise DevError(
+                f"Port {port} on {ip} is already in use: stop what uses it, or pick another "
+                "with --port (--port 0 picks a free one)"
+            ) from None
+        raise DevError(f"Cannot listen on {ip}:{port}: {_reason(exc)}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _url(ip: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"http://{host}:{port}"
+
+
 def serve(options: DevOptions) -> None:
-    """Run `pyflare dev` until interrupted. Raises `ConfigError` for a bad config."""
+    """Run `pyflare dev` until SIGINT or SIGTERM. Raises `ConfigError` for a bad config and
+    `DevError` when it cannot listen on the address."""
     configure_logging(options.log_level)
     dev = DevServer(options)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(dev.run())
+    sock = bind_socket(options.ip, options.port)
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(dev.run(sock))
     sys.stdout.flush()

@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,6 +32,8 @@ error_log = logging.getLogger("miniflare_py.errors")
 
 INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/handler/scheduled")
 
+_PHRASES = {s.value: s.phrase for s in HTTPStatus}
+
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -44,10 +47,13 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
     internal = _internal_app(runtime)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(INTERNAL_PREFIXES):
+        if scope["type"] != "http":
             await internal(scope, receive, send)
             return
         started = time.perf_counter()
+        if scope["path"].startswith(INTERNAL_PREFIXES):
+            await _logged(internal, scope, receive, send, started)
+            return
         request = Request(
             _url(scope),
             scope["method"],
@@ -77,8 +83,17 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
     async def scheduled(http_request: HTTPRequest) -> HTTPResponse:
         cron = http_request.query_params.get("cron", "* * * * *")
         time_param = http_request.query_params.get("time")
-        when = float(time_param) / 1000 if time_param else None
-        result = await runtime().scheduled(cron, when)
+        try:
+            when = float(time_param) / 1000 if time_param else None
+        except ValueError:
+            return PlainTextResponse(
+                f"Invalid time {time_param!r}: expected milliseconds since the epoch", 400
+            )
+        try:
+            result = await runtime().scheduled(cron, when)
+        except WorkerLoadError as exc:
+            error_log.error("%s", exc.details)
+            return PlainTextResponse(exc.details, 500)
         if result["outcome"] != "ok":
             return PlainTextResponse(f"Scheduled event failed: {result['error']}", 500)
         return PlainTextResponse("Ran scheduled event")
@@ -90,6 +105,27 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
             Route("/cdn-cgi/handler/scheduled", scheduled, methods=["GET", "POST"]),
         ]
     )
+
+
+async def _logged(
+    app: Callable[[Scope, Receive, Send], Any],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    started: float,
+) -> None:
+    """Run `app` and log its request line, as for the worker's own requests."""
+    status = 500
+
+    async def send_status(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    await app(scope, receive, send_status)
+    if http_log.isEnabledFor(logging.INFO):
+        _log_line(scope, status, _PHRASES.get(status, ""), started)
 
 
 def _url(scope: Scope) -> str:
@@ -137,6 +173,10 @@ async def _send_response(response: Response, send: Send) -> None:
 
 
 def _log_request(scope: Scope, response: Response, started: float) -> None:
+    _log_line(scope, response.status, response.status_text, started)
+
+
+def _log_line(scope: Scope, status: int, reason: str, started: float) -> None:
     elapsed = (time.perf_counter() - started) * 1000
     query = scope.get("query_string", b"")
     path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
@@ -146,7 +186,7 @@ def _log_request(scope: Scope, response: Response, started: float) -> None:
         "%s %s %d %s (%dms)",
         scope["method"],
         path,
-        response.status,
-        response.status_text,
+        status,
+        reason,
         elapsed,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,62 @@ def test_a_config_change_restarts_the_worker_and_keeps_its_state(
         config.write_text(config.read_text().replace("max_batch_size = 1", "max_batch_size = 500"))
         dev.wait_for_output("max_batch_size = 500 is out of range")
         assert dev.client.get("/api/ai-status").json()["model"] == "model-2"  # old config kept
+
+
+SLOW_CONSUMER = """\
+import asyncio
+from workers import Response, WorkerEntrypoint
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        await self.env.JOBS.sendBatch([{"body": i} for i in range(5)])
+        return Response("sent")
+
+    async def queue(self, batch):
+        print("batch started", flush=True)
+        await asyncio.sleep(0.5)
+        batch.ackAll()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_finishes_the_batch_in_flight_and_exits_cleanly(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # SIGTERM used to kill the process (uvicorn re-raised it) before the batch was finished.
+    project = tmp_path / "slow"
+    project.mkdir()
+    (project / "wrangler.toml").write_text(
+        'name = "slow"\nmain = "worker.py"\n'
+        '[[queues.producers]]\nbinding = "JOBS"\nqueue = "jobs"\n'
+        '[[queues.consumers]]\nqueue = "jobs"\nmax_batch_timeout = 0\n'
+    )
+    (project / "worker.py").write_text(SLOW_CONSUMER)
+    with dev_process(["--no-reload"], cwd=project) as dev:
+        assert dev.client.post("/").text == "sent"
+        dev.wait_for_output("batch started")
+        dev.proc.send_signal(sig)
+        assert dev.proc.wait(10) == 0
+        dev.wait_for_output("QUEUE jobs 5/5")
+        assert "Traceback" not in dev.output
+    status = run_pyflare(["queues", "status", "--json"], cwd=project)
+    jobs = json.loads(status.stdout)["jobs"]
+    assert jobs["acked"] == 5 and jobs["in_flight"] == 0 and jobs["pending"] == 0, jobs
+
+
+def test_a_port_already_in_use_stops_dev_with_one_line(tmp_path: Path) -> None:
+    project = tmp_path / "hello"
+    project.mkdir()
+    (project / "wrangler.toml").write_text('name = "hello"\nmain = "worker.py"\n')
+    (project / "worker.py").write_text(
+        "from workers import Response\n\nasync def on_fetch(request):\n    return Response('hi')\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_pyflare(["dev", "--port", str(port), "--no-persist"], cwd=project)
+    assert result.returncode == 1
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert f"Port {port} on 127.0.0.1 is already in use" in lines[0]

@@ -13,7 +13,13 @@ from .options import config_option, env_option, parse_vars, persist_option
 @config_option
 @env_option
 @click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8787, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8787,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 @persist_option
 @click.option("--no-persist", is_flag=True, help="Keep D1 and queues in memory only.")
 @click.option("--var", "vars_", multiple=True, metavar="KEY:VALUE", help="Override a [vars] entry.")
@@ -37,7 +43,7 @@ def dev(
 ) -> None:
     """Serve the worker locally with Queues and D1, reloading on change."""
     from ..config import ConfigError
-    from ..dev import DevOptions, serve
+    from ..dev import DevError, DevOptions, serve
 
     if persist_to is not None and no_persist:
         raise click.UsageError("--persist-to and --no-persist cannot be used together")
@@ -54,5 +60,5 @@ def dev(
     )
     try:
         serve(options)
-    except ConfigError as exc:
+    except (ConfigError, DevError) as exc:
         raise click.ClickException(str(exc)) from None
