@@ -217,13 +217,18 @@ class DevServer:
         root = self.config_path.parent
         async for changes in awatch(root, watch_filter=self._watched, debounce=200, step=50):
             paths = {Path(p) for _, p in changes}
-            if any(self._is_config(p) for p in paths):
-                await self._reload_config()
-            else:
-                log.info("Reloading worker (%s changed)", ", ".join(sorted(p.name for p in paths)))
-                self.mf.reload()
-                if self.mf.load_error is None:
-                    log.info("Worker reloaded")
+            try:
+                if any(self._is_config(p) for p in paths):
+                    await self._reload_config()
+                else:
+                    names = ", ".join(sorted(p.name for p in paths))
+                    log.info("Reloading worker (%s changed)", names)
+                    self.mf.reload()
+                    if self.mf.load_error is None:
+                        log.info("Worker reloaded")
+            except Exception:
+                # Keep watching: the next save may fix it, and a dead watcher would be silent.
+                log.exception("Reload failed; still watching for changes")
 
     def _is_config(self, path: Path) -> bool:
         return path == self.config_path or path.name.startswith(".dev.vars")
