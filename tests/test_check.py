@@ -213,6 +213,7 @@ def test_a_failing_wait_until_task_is_exit_5(tmp_path: Path) -> None:
     code, report = run_json("-c", config, "--fetch", "GET /")
     assert code == 5
     assert "waitUntil" in report["failures"][0]["message"]
+    assert "in broken" in report["failures"][0]["details"]  # the user's traceback
 
 
 def test_a_failing_scheduled_handler_is_exit_5(tmp_path: Path) -> None:
@@ -240,17 +241,20 @@ def test_a_dead_lettered_message_is_exit_6() -> None:
     assert "dead letter" in result.output
 
 
-def test_seed_with_a_consumer_that_always_fails_is_non_zero(tmp_path: Path) -> None:
+def seed_copy(tmp_path: Path, *, broken_consumer: bool = False) -> str:
+    """A copy of the seed app, its consumer made to raise on every batch if asked; its config."""
     app = tmp_path / "ai-tasks"
     shutil.copytree(SEED, app)
-    worker = app / "worker.py"
-    source = worker.read_text()
-    source = source.replace(
-        "    async def queue(self, batch):\n",
-        "    async def queue(self, batch):\n        raise RuntimeError('consumer is broken')\n",
-    )
-    worker.write_text(source)
-    config = str(app / "wrangler.toml")
+    if broken_consumer:
+        worker = app / "worker.py"
+        handler = "    async def queue(self, batch):\n"
+        broken = handler + "        raise RuntimeError('consumer is broken')\n"
+        worker.write_text(worker.read_text().replace(handler, broken))
+    return str(app / "wrangler.toml")
+
+
+def test_seed_with_a_consumer_that_always_fails_is_non_zero(tmp_path: Path) -> None:
+    config = seed_copy(tmp_path, broken_consumer=True)
     code, report = run_json(
         "-c", config, "--fetch", "GET /api/health", "--fetch", POST_TASK, "--drain"
     )
@@ -260,19 +264,11 @@ def test_seed_with_a_consumer_that_always_fails_is_non_zero(tmp_path: Path) -> N
 
 
 def test_the_ci_one_liner_catches_a_consumer_that_always_fails(tmp_path: Path) -> None:
-    app = tmp_path / "ai-tasks"
-    shutil.copytree(SEED, app)
-    config = str(app / "wrangler.toml")
-    assert run_json("-c", config, "--fetch", "GET /api/health", "--drain")[0] == 0
+    healthy = seed_copy(tmp_path / "healthy")
+    assert run_json("-c", healthy, "--fetch", "GET /api/health", "--drain")[0] == 0
 
-    worker = app / "worker.py"
-    worker.write_text(
-        worker.read_text().replace(
-            "    async def queue(self, batch):\n",
-            "    async def queue(self, batch):\n        raise RuntimeError('consumer is broken')\n",
-        )
-    )
-    code, report = run_json("-c", config, "--fetch", "GET /api/health", "--drain")
+    broken = seed_copy(tmp_path / "broken", broken_consumer=True)
+    code, report = run_json("-c", broken, "--fetch", "GET /api/health", "--drain")
     assert code == 6
     assert report["queues"]["ai-processing-queue"]["dead_lettered"] == 1
 
@@ -324,25 +320,6 @@ def test_a_failing_consumer_shows_what_it_raised(tmp_path: Path) -> None:
     [failure] = report["failures"]
     assert "dropped" in failure["message"]
     assert failure["details"].endswith("RuntimeError: the consumer is down")
-
-
-def test_a_failing_wait_until_task_shows_its_traceback(tmp_path: Path) -> None:
-    config = write_worker(
-        tmp_path,
-        """
-        from workers import Response
-
-        async def broken():
-            raise RuntimeError("background")
-
-        async def on_fetch(request, env, ctx):
-            ctx.waitUntil(broken())
-            return Response("ok")
-        """,
-    )
-    code, report = run_json("-c", config, "--fetch", "GET /")
-    assert code == 5
-    assert "in broken" in report["failures"][0]["details"]
 
 
 def test_a_missing_migrations_folder_is_a_warning(tmp_path: Path) -> None:
