@@ -34,9 +34,20 @@ __all__ = [
     "WorkerConfig",
     "find_config",
     "load_config",
+    "persist_root",
 ]
 
 CONFIG_FILE_NAMES = ("wrangler.toml", "wrangler.jsonc", "wrangler.json")
+
+
+#: Where wrangler keeps local state, relative to the folder of the config file.
+DEFAULT_PERSIST = Path(".wrangler") / "state"
+
+
+def persist_root(config_dir: Path, persist_to: Path | None = None) -> Path:
+    """The folder for local state: `persist_to` (relative to the current folder, as wrangler's
+    `--persist-to`), or `.wrangler/state` next to the config file."""
+    return (persist_to if persist_to is not None else config_dir / DEFAULT_PERSIST).resolve()
 
 
 class ConfigError(Exception):

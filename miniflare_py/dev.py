@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, find_config
+from .config import ConfigError, find_config, persist_root
 from .runtime import Miniflare
 
 __all__ = ["DevError", "DevOptions", "serve"]
@@ -100,9 +100,7 @@ class DevServer:
         self.config_path = (options.config or find_config()).resolve()
         self.persist_to: Path | None = None
         if options.persist:
-            self.persist_to = (
-                options.persist_to or self.config_path.parent / ".wrangler" / "state"
-            ).resolve()
+            self.persist_to = persist_root(self.config_path.parent, options.persist_to)
         self.mf: Miniflare
 
     def _new_runtime(self, inherit: Miniflare | None = None) -> Miniflare:

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["d1"]
 
-DEFAULT_PERSIST = Path(".wrangler") / "state"
-
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
@@ -52,16 +50,31 @@ def _find(
     )
 
 
+@contextmanager
 def _open(
     config_path: Path | None, env: str | None, database: str, persist_to: Path | None
-) -> tuple[WorkerConfig, D1DatabaseConfig, D1Database]:
-    """Find the database and open its local file."""
+) -> Iterator[tuple[WorkerConfig, D1DatabaseConfig, D1Database]]:
+    """Find the database and open its local file for the `with` block."""
+    from ..config import persist_root
     from ..d1 import open_d1
 
     worker, found = _find(config_path, env, database)
-    # Like wrangler: --persist-to is relative to the current folder, the default to the config.
-    root = persist_to.resolve() if persist_to is not None else worker.root / DEFAULT_PERSIST
-    return worker, found, open_d1(found, root)
+    db = open_d1(found, persist_root(worker.root, persist_to))
+    try:
+        yield worker, found, db
+    finally:
+        db.close()
+
+
+def _echo_pending(todo: list[str]) -> bool:
+    """Print the migrations waiting to be applied, as wrangler does; False when there are none."""
+    if not todo:
+        click.echo("No migrations to apply!")
+        return False
+    click.echo("Migrations to be applied:")
+    for name in todo:
+        click.echo(f"  {name}")
+    return True
 
 
 def _cell(value: Any) -> Any:
@@ -104,12 +117,9 @@ def execute(
         raise click.UsageError("Give exactly one of --command or --file.")
     with _user_errors():
         sql = command if file is None else file.read_text(encoding="utf-8")
-        _, _, db = _open(config, env, database, persist_to)
-        try:
+        with _open(config, env, database, persist_to) as (_, _, db):
             statements = [db.prepare(s) for s in split_file(sql)]
             results = asyncio.run(db.batch(statements))
-        finally:
-            db.close()
     output = [
         {
             "results": [{k: _cell(v) for k, v in row.items()} for row in result.results],
@@ -173,18 +183,9 @@ def list_(database: str, config: Path | None, env: str | None, persist_to: Path 
     """List the migrations of DATABASE not applied yet."""
     from ..d1 import list_migrations
 
-    with _user_errors():
-        worker, found, db = _open(config, env, database, persist_to)
-        try:
-            _, todo = list_migrations(db, found, worker.root)
-        finally:
-            db.close()
-    if not todo:
-        click.echo("No migrations to apply!")
-        return
-    click.echo("Migrations to be applied:")
-    for name in todo:
-        click.echo(f"  {name}")
+    with _user_errors(), _open(config, env, database, persist_to) as (worker, found, db):
+        _, todo = list_migrations(db, found, worker.root)
+    _echo_pending(todo)
 
 
 @migrations.command("apply")
@@ -196,26 +197,18 @@ def apply(database: str, config: Path | None, env: str | None, persist_to: Path 
     """Apply the unapplied migrations of DATABASE in order; stop at the first failure."""
     from ..d1 import MigrationError, apply_migrations, list_migrations
 
-    with _user_errors():
-        worker, found, db = _open(config, env, database, persist_to)
+    with _user_errors(), _open(config, env, database, persist_to) as (worker, found, db):
+        _, todo = list_migrations(db, found, worker.root)
+        if not _echo_pending(todo):
+            return
         try:
-            _, todo = list_migrations(db, found, worker.root)
-            if not todo:
-                click.echo("No migrations to apply!")
-                return
-            click.echo("Migrations to be applied:")
+            applied = apply_migrations(db, found, worker.root)
+        except MigrationError as exc:
             for name in todo:
-                click.echo(f"  {name}")
-            try:
-                applied = apply_migrations(db, found, worker.root)
-            except MigrationError as exc:
-                for name in todo:
-                    if name == exc.file:
-                        break
-                    click.echo(f"Applied {name}")
-                raise
-        finally:
-            db.close()
+                if name == exc.file:
+                    break
+                click.echo(f"Applied {name}")
+            raise
     for name in applied:
         click.echo(f"Applied {name}")
     click.echo(f"{len(applied)} migration{'' if len(applied) == 1 else 's'} applied.")

@@ -34,7 +34,7 @@ def queues() -> None:
 def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path | None) -> None:
     """Depth, delayed, in flight, event counts and dead letters of every queue, read from the
     persisted store (also while `pyflare dev` runs)."""
-    from ..config import ConfigError, load_config
+    from ..config import ConfigError, load_config, persist_root
     from ..queues.store import COUNTERS, queue_store_path, read_store_status
 
     worker = None
@@ -45,7 +45,7 @@ def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path
             raise click.ClickException(str(exc)) from None
     if persist_to is None:
         assert worker is not None
-        persist_to = worker.root / ".wrangler" / "state"
+        persist_to = persist_root(worker.root)
     path = queue_store_path(persist_to)
     if not path.is_file():
         raise click.ClickException(
