@@ -425,7 +425,7 @@ class Miniflare:
     def _build_env(self) -> Env:
         values: dict[str, Any] = dict(self.config.vars)
         values.update(self.config.secrets)
-        values.update(self._vars)
+        values.update(self._vars)  # overrides win over secrets too, as `--var` does in wrangler
         assert self._broker is not None
         for producer in self.config.queue_producers:
             values[producer.binding] = self._broker.producer(

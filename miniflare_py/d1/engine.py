@@ -133,6 +133,17 @@ class _Plan:
         return self.columns
 
 
+def _results(cursor: apsw.Cursor, plan: _Plan) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of the statement `cursor` has just run."""
+    if plan.has_columns is False:
+        return _NO_COLUMNS, []
+    try:
+        description = cursor.get_description()
+    except apsw.ExecutionCompleteError:  # it ran to completion without a row
+        return _NO_COLUMNS, []
+    return plan.names(description), cursor.fetchall()
+
+
 class Engine:
     """One SQLite connection with D1's rules; shared by a database and its sessions."""
 
@@ -257,15 +268,8 @@ class Engine:
 
     def _last(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
         """Run the plan's last statement (the one with parameters): column names and rows."""
-        cursor = self.cursor
-        cursor.execute(plan.last, params)  # type: ignore[arg-type]
-        if plan.has_columns is False:
-            return _NO_COLUMNS, []
-        try:
-            description = cursor.get_description()
-        except apsw.ExecutionCompleteError:
-            return _NO_COLUMNS, []
-        return plan.names(description), cursor.fetchall()
+        self.cursor.execute(plan.last, params)  # type: ignore[arg-type]
+        return _results(self.cursor, plan)
 
     def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
         """Run every statement of the plan; the last one's column names and rows."""
@@ -343,13 +347,7 @@ class Engine:
             cursor.execute(sql, params)
             if not plan.readonly:
                 self.version += 1
-            if not plan.has_columns:
-                return _NO_COLUMNS, []
-            try:
-                description = cursor.get_description()
-            except apsw.ExecutionCompleteError:
-                return _NO_COLUMNS, []
-            return plan.names(description), cursor.fetchall()
+            return _results(cursor, plan)
         except Exception as exc:
             raise self.error(exc) from None
 
@@ -373,15 +371,7 @@ class Engine:
             cursor = self.cursor
             try:
                 cursor.execute(sql, params)
-                if not plan.has_columns:
-                    columns, rows = _NO_COLUMNS, []
-                else:
-                    try:
-                        description = cursor.get_description()
-                    except apsw.ExecutionCompleteError:
-                        columns, rows = _NO_COLUMNS, []
-                    else:
-                        columns, rows = plan.names(description), cursor.fetchall()
+                columns, rows = _results(cursor, plan)
             except Exception as exc:
                 raise self.error(exc) from None
         else:

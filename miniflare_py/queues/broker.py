@@ -39,10 +39,42 @@ class QueueDrainError(RuntimeError):
     """`drain()` found work that never ends (e.g. queues dead-lettering into each other)."""
 
 
+class _Deadline:
+    """A timer that is set to one time or to none; setting the same time again is free."""
+
+    __slots__ = ("_clock", "_due", "_handle", "at")
+
+    def __init__(self, clock: Clock, due: Callable[[], None]) -> None:
+        self._clock = clock
+        self._due = due
+        self._handle: TimerHandle | None = None
+        self.at: float | None = None
+
+    def set(self, at: float | None) -> None:
+        if at == self.at:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        self.at = at
+        self._handle = None if at is None else self._clock.call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        # Forget the spent timer first, so `due` can set one for the same time again (a real
+        # clock's timer may fire a hair early).
+        self.at = self._handle = None
+        self._due()
+
+
 class _Queue:
     """The live state of one queue."""
 
-    def __init__(self, name: str, consumer: QueueConsumerConfig | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        consumer: QueueConsumerConfig | None,
+        clock: Clock,
+        pump: Callable[[_Queue], object],
+    ) -> None:
         self.name = name
         self.consumer = consumer
         if consumer is not None:
@@ -58,10 +90,8 @@ class _Queue:
         self.delayed: list[tuple[float, int, Record]] = []  # heap of (available_at, seq, record)
         self.batches = 0  # in flight
         self.paused = False
-        self.flush_at: float | None = None
-        self.flush_timer: TimerHandle | None = None
-        self.delay_at: float | None = None
-        self.delay_timer: TimerHandle | None = None
+        self.flush = _Deadline(clock, lambda: pump(self))  # when a partial batch is due
+        self.delay = _Deadline(clock, lambda: pump(self))  # when the next delayed message is
         self.metrics = QueueMetrics()
         self.fail_sends = 0
         self.fail_error: BaseException | None = None
@@ -139,7 +169,7 @@ class QueueBroker:
                 raise ConfigError(
                     f'Dead letter queue for queue "{consumer.queue}" cannot be itself'
                 )
-            self._queues[consumer.queue] = _Queue(consumer.queue, consumer)
+            self._queues[consumer.queue] = _Queue(consumer.queue, consumer, clock, self._pump)
         for consumer in consumers:
             if consumer.dead_letter_queue:
                 self._queue(consumer.dead_letter_queue)
@@ -174,8 +204,8 @@ class QueueBroker:
         the caller, who may hand it to a new broker (a reload) or close it."""
         self._closed = True
         for queue in self._queues.values():
-            self._set_flush(queue, None)
-            self._set_delay(queue, None)
+            queue.flush.set(None)
+            queue.delay.set(None)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -277,10 +307,10 @@ class QueueBroker:
                 else:
                     self._spawn_batch(q, batch)
             due = ready and q.batches < q.concurrency and not starved
-            self._set_flush(q, ready[0].available_at + q.timeout if due else None)
+            q.flush.set(ready[0].available_at + q.timeout if due else None)
         else:
-            self._set_flush(q, None)
-        self._set_delay(q, q.delayed[0][0] if q.delayed else None)
+            q.flush.set(None)
+        q.delay.set(q.delayed[0][0] if q.delayed else None)
         return deferred
 
     def _start_delivery(self, batch: list[Record]) -> None:
@@ -293,32 +323,6 @@ class QueueBroker:
         task = spawn(self.clock, self._run_batch(q, batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _set_flush(self, q: _Queue, at: float | None) -> None:
-        if at == q.flush_at:
-            return
-        if q.flush_timer is not None:
-            q.flush_timer.cancel()
-        q.flush_at = at
-        q.flush_timer = None if at is None else self.clock.call_at(at, lambda: self._flush_due(q))
-
-    def _flush_due(self, q: _Queue) -> None:
-        # Forget the spent timer first, so the pump can set one for the same time again (a real
-        # clock's timer may fire a hair early).
-        q.flush_at = q.flush_timer = None
-        self._pump(q)
-
-    def _delay_due(self, q: _Queue) -> None:
-        q.delay_at = q.delay_timer = None
-        self._pump(q)
-
-    def _set_delay(self, q: _Queue, at: float | None) -> None:
-        if at == q.delay_at:
-            return
-        if q.delay_timer is not None:
-            q.delay_timer.cancel()
-        q.delay_at = at
-        q.delay_timer = None if at is None else self.clock.call_at(at, lambda: self._delay_due(q))
 
     async def _run_batch(self, q: _Queue, batch: list[Record]) -> None:
         try:
@@ -426,7 +430,7 @@ class QueueBroker:
     def _queue(self, name: str) -> _Queue:
         queue = self._queues.get(name)
         if queue is None:
-            queue = self._queues[name] = _Queue(name, None)
+            queue = self._queues[name] = _Queue(name, None, self.clock, self._pump)
         return queue
 
     def has_work(self) -> bool:
@@ -442,7 +446,7 @@ class QueueBroker:
             at
             for q in self._queues.values()
             if q.consumed
-            for at in (q.flush_at, q.delay_at)
+            for at in (q.flush.at, q.delay.at)
             if at is not None
         ]
         return min(times, default=None)
