@@ -273,10 +273,11 @@ def test_the_ci_one_liner_catches_a_consumer_that_always_fails(tmp_path: Path) -
     assert report["queues"]["ai-processing-queue"]["dead_lettered"] == 1
 
 
-def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:
-    config = write_worker(
+def failing_consumer(tmp_path: Path, error: str) -> str:
+    """A worker whose fetch queues one job and whose consumer always raises `error`."""
+    return write_worker(
         tmp_path,
-        """
+        f"""
         from workers import Response
 
         async def on_fetch(request, env):
@@ -284,10 +285,14 @@ def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:
             return Response("queued", status=202)
 
         async def on_queue(batch):
-            raise RuntimeError("nope")
+            raise RuntimeError({error!r})
         """,
         QUEUE_CONFIG,
     )
+
+
+def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:
+    config = failing_consumer(tmp_path, "nope")
     code, report = run_json("-c", config, "--fetch", "POST /", "--drain")
     assert code == 6
     assert report["queues"]["q"]["dropped"] == 1
@@ -295,20 +300,7 @@ def test_a_dropped_message_is_exit_6(tmp_path: Path) -> None:
 
 
 def test_a_failing_consumer_shows_what_it_raised(tmp_path: Path) -> None:
-    config = write_worker(
-        tmp_path,
-        """
-        from workers import Response
-
-        async def on_fetch(request, env):
-            await env.Q.send("job")
-            return Response("queued", status=202)
-
-        async def on_queue(batch):
-            raise RuntimeError("the consumer is down")
-        """,
-        QUEUE_CONFIG,
-    )
+    config = failing_consumer(tmp_path, "the consumer is down")
     result = run("-c", config, "--fetch", "POST /", "--drain")
     assert result.exit_code == 6
     # The log line says what was raised (the debug line that did was filtered out), and the

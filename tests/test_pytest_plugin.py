@@ -445,23 +445,18 @@ def test_config_and_migration_errors_are_one_message(project: pytest.Pytester) -
     result.stdout.no_fnmatch_line("*miniflare_py*")
 
 
-def test_async_fixture_in_a_plain_test_says_what_to_do(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_plain=source(
+@pytest.mark.parametrize(
+    ("test_file", "message"),
+    [
+        pytest.param(
             """
             def test_plain(pyflare):
                 pass
-            """
-        )
-    )
-    result = project.runpytest()
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*needs an async test*pyflare_sync*"])
-
-
-def test_other_anyio_backends_get_a_clear_error(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_trio=source(
+            """,
+            "*needs an async test*pyflare_sync*",
+            id="async-fixture-in-a-plain-test",
+        ),
+        pytest.param(
             """
             @pytest.fixture
             def anyio_backend():
@@ -471,27 +466,28 @@ def test_other_anyio_backends_get_a_clear_error(project: pytest.Pytester) -> Non
             @pytest.mark.anyio
             async def test_on_trio(pyflare):
                 pass
-            """
-        )
-    )
-    result = project.runpytest()
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*pyflare runs on asyncio, not trio*"])
-
-
-def test_unknown_marker_option_is_an_error(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_typo=source(
+            """,
+            "*pyflare runs on asyncio, not trio*",
+            id="other-anyio-backend",
+        ),
+        pytest.param(
             """
             @pytest.mark.pyflare(migration=False)
             def test_typo(pyflare_sync):
                 pass
-            """
-        )
-    )
+            """,
+            "*unknown option(s) migration*",
+            id="unknown-marker-option",
+        ),
+    ],
+)
+def test_a_misused_fixture_is_one_clear_error(
+    project: pytest.Pytester, test_file: str, message: str
+) -> None:
+    project.makepyfile(test_misuse=source(test_file))
     result = project.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*unknown option(s) migration*"])
+    result.stdout.fnmatch_lines([message])
 
 
 def test_projects_without_pyflare_do_not_import_the_runtime(pytester: pytest.Pytester) -> None:

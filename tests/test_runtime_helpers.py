@@ -63,21 +63,6 @@ async def test_flaky_task_succeeds_on_the_second_attempt(pyflare: Miniflare) -> 
 
 
 @pytest.mark.anyio
-async def test_failing_task_is_dead_lettered_and_marked_failed(pyflare: Miniflare) -> None:
-    task_id = await submit(pyflare, "fail")
-    await pyflare.queues.drain()
-    failed = await task(pyflare, task_id)
-    assert failed["status"] == "failed"
-    assert failed["attempts"] == 3  # max_retries = 2
-    assert failed["errorType"] == "ModelRefusal"
-    assert pyflare.queues[QUEUE].stats()["dead_lettered"] == 1
-    assert pyflare.queues[DLQ].stats()["acked"] == 1
-
-
-# fail_next_sends
-
-
-@pytest.mark.anyio
 async def test_fail_next_sends_exercises_the_fallback_path(
     pyflare: Miniflare, capsys: pytest.CaptureFixture[str]
 ) -> None:
