@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "miniflare_py"
 FRONT_DOORS = {"__main__", "cli", "commands", "dev", "check", "server", "pytest_plugin"}
-BINDING_PACKAGES = {"d1", "queues"}
+BINDING_PACKAGES = {"d1", "kv", "queues"}
 
 
 def module_name(path: Path) -> str:
