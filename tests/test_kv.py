@@ -55,7 +55,10 @@ def kv(tmp_path: Path) -> Iterator[KvNamespace]:
     found.storage.close()
 
 
-def blobs(persist: Path, ns_id: str = "ns") -> list[Path]:
+def blobs(persist: Path, ns_id: str = "ns", kv: KvNamespace | None = None) -> list[Path]:
+    """The value files of a namespace, once `kv` has written what it holds back."""
+    if kv is not None:
+        kv.storage.flush()
     return sorted(blob_folder(persist, ns_id).iterdir())
 
 
@@ -182,7 +185,7 @@ async def test_an_absolute_expiration_is_checked_against_the_virtual_clock(
     assert await kv.get("k") == "v"
     await clock.advance(0.1)
     assert await kv.get("k") is None
-    assert blobs(tmp_path) == []  # the expired value's file went with its row
+    assert blobs(tmp_path, kv=kv) == []  # the expired value's file went with its row
 
 
 @pytest.mark.anyio
@@ -243,7 +246,7 @@ async def test_a_stream_over_the_limit_is_refused_with_its_whole_length(
     assert (
         str(info.value) == "KV PUT failed: 413 Value length of 27262976 exceeds limit of 26214400."
     )
-    assert blobs(tmp_path) == []
+    assert blobs(tmp_path, kv=kv) == []
 
     async def wrong() -> AsyncIterator[Any]:
         yield "text, not bytes"
@@ -286,7 +289,7 @@ async def test_a_refused_put_stores_nothing(
     with pytest.raises(error, match=message):
         await kv.put(*args, **options)
     assert (await kv.list())["keys"] == []
-    assert blobs(tmp_path) == []
+    assert blobs(tmp_path, kv=kv) == []
 
 
 @pytest.mark.anyio
@@ -294,18 +297,18 @@ async def test_overwrite_and_delete_remove_the_old_value_files(
     kv: KvNamespace, tmp_path: Path
 ) -> None:
     await kv.put("k", "one")
-    [first] = blobs(tmp_path)
+    [first] = blobs(tmp_path, kv=kv)
     await kv.put("k", "two")
-    [second] = blobs(tmp_path)
+    [second] = blobs(tmp_path, kv=kv)
     assert first != second and second.read_bytes() == b"two"
     await kv.delete("k")
-    assert blobs(tmp_path) == []
+    assert blobs(tmp_path, kv=kv) == []
 
 
 @pytest.mark.anyio
 async def test_a_missing_value_file_reads_as_a_missing_key(kv: KvNamespace, tmp_path: Path) -> None:
     await kv.put("k", "v" * (2 * 1024 * 1024))  # too big for the read cache
-    [file] = blobs(tmp_path)
+    [file] = blobs(tmp_path, kv=kv)
     file.unlink()
     assert await kv.get("k") is None
 
@@ -415,3 +418,61 @@ def test_a_worker_using_kv_passes_a_check(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "kv_namespaces" not in result.output  # no "not emulated" warning
+
+
+# -- value files are written behind the commit -----------------------------------------------
+
+
+def pending(kv: KvNamespace) -> list[str]:
+    return [r[0] for r in kv.storage._db.execute("SELECT blob_id FROM _pyflare_unwritten")]
+
+
+def rows(kv: KvNamespace) -> dict[str, str]:
+    return dict(kv.storage._db.execute("SELECT key, blob_id FROM _mf_entries"))
+
+
+@pytest.mark.anyio
+async def test_values_killed_before_their_files_were_written_get_them_on_reopen(
+    tmp_path: Path,
+) -> None:
+    kv = namespace(tmp_path)
+    with kv.storage._writer._round_lock:  # type: ignore[union-attr]  # the writer waits
+        await kv.put("small", "s")
+        await kv.put("large", "L" * (2 * 1024 * 1024))  # staged without its bytes
+        assert await kv.get("large") == "L" * (2 * 1024 * 1024)  # read from the table
+        assert len(pending(kv)) == 2 and blobs(tmp_path) == []
+        # as a killed process leaves it: rows and pending values, no files
+        kv.storage._writer._staged.clear()  # type: ignore[union-attr]
+    kv.storage._writer.close()  # type: ignore[union-attr]
+    reopened = namespace(tmp_path)
+    try:
+        reopened.storage.flush()
+        assert pending(reopened) == []
+        assert sorted(p.name for p in blobs(tmp_path)) == sorted(rows(reopened).values())
+        assert await reopened.get("small") == "s"
+    finally:
+        reopened.storage.close()
+
+
+@pytest.mark.anyio
+async def test_a_value_replaced_before_its_file_was_written_never_gets_one(
+    kv: KvNamespace, tmp_path: Path
+) -> None:
+    with kv.storage._writer._round_lock:  # type: ignore[union-attr]
+        await kv.put("k", "one")
+        await kv.put("k", "two")
+        await kv.put("gone", "x")
+        await kv.delete("gone")
+        assert pending(kv) == [rows(kv)["k"]]
+    [file] = blobs(tmp_path, kv=kv)
+    assert file.name == rows(kv)["k"] and file.read_bytes() == b"two"
+    assert pending(kv) == []
+
+
+@pytest.mark.anyio
+async def test_written_values_leave_the_table_in_batches(kv: KvNamespace, tmp_path: Path) -> None:
+    for i in range(300):
+        await kv.put(f"k{i % 10}", f"v{i}")
+    kv.storage.flush()
+    assert pending(kv) == []
+    assert sorted(p.name for p in blobs(tmp_path)) == sorted(rows(kv).values())

@@ -10,7 +10,7 @@ from ..bindings.base import BindingHost, BindingInstance, BindingType
 from .config import KvNamespaceConfig, KvSection, parse_kv
 from .namespace import KvNamespace
 from .persist import blob_folder, kv_sqlite_path
-from .storage import FileBlobs, KvStorage, MemoryBlobs
+from .storage import KvStorage
 
 __all__ = ["KvBinding", "KvNamespaces", "open_storage"]
 
@@ -18,10 +18,9 @@ __all__ = ["KvBinding", "KvNamespaces", "open_storage"]
 def open_storage(namespace_id: str, persist_root: Path | None) -> KvStorage:
     """The storage of one namespace: Miniflare's files under `persist_root`, or in memory."""
     if persist_root is None:
-        return KvStorage(None, MemoryBlobs())
+        return KvStorage(None)
     return KvStorage(
-        kv_sqlite_path(persist_root, namespace_id),
-        FileBlobs(blob_folder(persist_root, namespace_id)),
+        kv_sqlite_path(persist_root, namespace_id), blob_folder(persist_root, namespace_id)
     )
 
 

@@ -1,35 +1,37 @@
-"""One KV namespace's storage: keys in SQLite, each value in a blob, in Miniflare's layout.
+"""One KV namespace's storage: keys in SQLite, each value a blob, in Miniflare's layout.
 
 `KvStorage` keeps the rows of Miniflare's `_mf_entries` table (key, blob id, expiration in
-milliseconds, metadata as JSON text) in SQLite, on disk (WAL) or in memory, and the values in a
-`BlobStore`: one file per value in the namespace's blob folder (`FileBlobs`), or a dict
-(`MemoryBlobs`). A blob never changes once written and its id is random, which gives the rules
-that keep Miniflare and pyflare safe on one folder:
+milliseconds, metadata as JSON text) in SQLite, and each value as a blob named by a random id
+that never names other bytes:
 
-- put: the value's file is written first, then the row is committed; only then is the old
-  value's file deleted. A process killed in between leaves at worst an unreferenced file, never
-  a row without its value. A `put` that returned is in the WAL and in the file (both handed to
-  the OS, as the queue store's commits are: `synchronous = NORMAL`).
-- get: the row is read from SQLite every time (another process may have changed it), and the
-  value is served from a cache keyed by blob id when it is there, which is always correct
-  because a blob id never names other bytes.
-- an expired row is deleted when met, with its file; a missing file reads as a missing key.
+- in memory (persistence off): an in-memory SQLite database and a dict of blobs;
+- on disk: the namespace's SQLite file (WAL, `synchronous = NORMAL` as the other stores) and
+  one file per value in its blob folder, written by a background thread (see `files.py`). A
+  `put` that returned is committed, value and row in one transaction: a process killed after
+  it loses nothing, and one killed before it leaves the old value in place.
+
+Reads consult SQLite every time, so changes made by another process (`pyflare kv key put`
+while `pyflare dev` runs, or Miniflare) are seen at once; values are cached by blob id, which is
+always correct because a blob never changes. An expired row is deleted when met, with its blob;
+a row whose blob is gone reads as a missing key, as in Miniflare.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
-from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import apsw
 
 from ..walcheckpoint import WalCheckpointer
+from .files import DROP_WRITTEN, PENDING_SCHEMA, BlobFiles, FileWriter
 
-__all__ = ["BlobStore", "Entry", "FileBlobs", "KvStorage", "ListedKey", "MemoryBlobs"]
+__all__ = ["Entry", "KvStorage", "ListedKey", "new_blob_id"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _mf_entries (
@@ -41,10 +43,25 @@ CREATE TABLE IF NOT EXISTS _mf_entries (
 CREATE INDEX IF NOT EXISTS _mf_entries_expiration_idx ON _mf_entries(expiration);
 """
 _GET = "SELECT blob_id, expiration, metadata FROM _mf_entries WHERE key = ?"
-_OLD_BLOB = "SELECT blob_id FROM _mf_entries WHERE key = ?"
-_PUT = "INSERT OR REPLACE INTO _mf_entries (key, blob_id, expiration, metadata) VALUES (?, ?, ?, ?)"
+_OLD = "SELECT blob_id, expiration FROM _mf_entries WHERE key = ?"
+# Upserts rather than Miniflare's INSERT OR REPLACE: the same row in the end, but an overwrite
+# leaves the key's index entry alone, and the expiration index too when the expiration stays
+# NULL (measured: 1 page per commit instead of 4.6).
+_UPSERT = (
+    "INSERT INTO _mf_entries (key, blob_id, expiration, metadata) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET blob_id = excluded.blob_id, "
+    "expiration = excluded.expiration, metadata = excluded.metadata"
+)
+_UPSERT_NO_EXPIRY = (
+    "INSERT INTO _mf_entries (key, blob_id, expiration, metadata) VALUES (?, ?, NULL, ?) "
+    "ON CONFLICT(key) DO UPDATE SET blob_id = excluded.blob_id, metadata = excluded.metadata"
+)
+#: Rows of written values are dropped from `_pyflare_unwritten` this many at a time.
+_DROP_BATCH = 64
+_STAGE = "INSERT INTO _pyflare_unwritten (blob_id, value) VALUES (?, ?)"
+_PENDING_VALUE = "SELECT value FROM _pyflare_unwritten WHERE blob_id = ?"
 _DELETE = "DELETE FROM _mf_entries WHERE key = ? RETURNING blob_id"
-_DELETE_EXPIRED_ROW = "DELETE FROM _mf_entries WHERE key = ? AND blob_id = ?"
+_DELETE_EXPIRED_ROW = "DELETE FROM _mf_entries WHERE key = ? AND blob_id = ? RETURNING blob_id"
 _ANY_EXPIRED = "SELECT 1 FROM _mf_entries WHERE expiration <= ? LIMIT 1"
 _DELETE_EXPIRED = "DELETE FROM _mf_entries WHERE expiration <= ? RETURNING blob_id"
 _LIST = (
@@ -53,10 +70,6 @@ _LIST = (
 )
 _LIST_ALL = _LIST.format(upper="")
 _LIST_BELOW = _LIST.format(upper="AND key < ? ")
-
-#: Values up to this size are kept in the read cache, up to CACHE_BYTES in all.
-CACHE_ITEM_BYTES = 1024 * 1024
-CACHE_BYTES = 64 * 1024 * 1024
 
 
 class Entry(NamedTuple):
@@ -71,141 +84,110 @@ class ListedKey(NamedTuple):
     metadata: str | None
 
 
-class BlobStore(Protocol):
-    """Immutable values under random ids."""
-
-    def put(self, data: bytes) -> str: ...
-
-    def get(self, blob_id: str) -> bytes | None: ...
-
-    def delete(self, blob_id: str) -> None: ...
-
-
 def new_blob_id() -> str:
     """A blob id as Miniflare makes them: 32 random bytes, then the time in milliseconds as a
     big-endian 64-bit number, in hex."""
     return os.urandom(32).hex() + f"{int(time.time() * 1000) & (2**64 - 1):016x}"
 
 
-class MemoryBlobs:
-    """Blobs in a dict (persistence off)."""
-
-    def __init__(self) -> None:
-        self._blobs: dict[str, bytes] = {}
-
-    def put(self, data: bytes) -> str:
-        blob_id = new_blob_id()
-        self._blobs[blob_id] = data
-        return blob_id
-
-    def get(self, blob_id: str) -> bytes | None:
-        return self._blobs.get(blob_id)
-
-    def delete(self, blob_id: str) -> None:
-        self._blobs.pop(blob_id, None)
-
-
-class FileBlobs:
-    """One file per blob in `folder`, with a bounded in-memory cache of recent values."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self._prefix = str(folder) + os.sep
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
-        self._cached = 0
-
-    def put(self, data: bytes) -> str:
-        blob_id = new_blob_id()
-        path = self._prefix + blob_id
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileNotFoundError:  # the folder was removed under us
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            raise
-        os.close(fd)
-        self._remember(blob_id, data)
-        return blob_id
-
-    def get(self, blob_id: str) -> bytes | None:
-        data = self._cache.get(blob_id)
-        if data is not None:
-            self._cache.move_to_end(blob_id)
-            return data
-        if os.sep in blob_id or blob_id in ("", ".", ".."):
-            return None  # a row naming a path outside the folder is not ours to read
-        try:
-            with open(self._prefix + blob_id, "rb") as file:
-                data = file.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-        self._remember(blob_id, data)
-        return data
-
-    def delete(self, blob_id: str) -> None:
-        cached = self._cache.pop(blob_id, None)
-        if cached is not None:
-            self._cached -= len(cached)
-        if os.sep in blob_id or blob_id in ("", ".", ".."):
-            return
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            os.unlink(self._prefix + blob_id)
-
-    def _remember(self, blob_id: str, data: bytes) -> None:
-        size = len(data)
-        if size > CACHE_ITEM_BYTES:
-            return
-        self._cache[blob_id] = data
-        self._cached += size
-        while self._cached > CACHE_BYTES:
-            _, old = self._cache.popitem(last=False)
-            self._cached -= len(old)
-
-
 class KvStorage:
-    """The keys and values of one namespace (see the module docstring)."""
+    """The keys and values of one namespace (see the module docstring). `db_path` and
+    `blob_folder` are both given (on disk) or both None (in memory)."""
 
-    def __init__(self, db_path: Path | None, blobs: BlobStore) -> None:
+    def __init__(self, db_path: Path | None, blob_folder: Path | None = None) -> None:
         self.path = db_path
-        self.blobs = blobs
-        if db_path is not None:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = apsw.Connection(":memory:" if db_path is None else str(db_path))
-        self._db.set_busy_timeout(5000)
+        self._memory: dict[str, bytes] | None = None
+        self._files: BlobFiles | None = None
+        self._writer: FileWriter | None = None
         self._checkpointer: WalCheckpointer | None = None
-        if db_path is not None:
+        if db_path is None:
+            self._db = apsw.Connection(":memory:")
+            self._memory = {}
+            self._db.execute(_SCHEMA)
+        else:
+            assert blob_folder is not None
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = apsw.Connection(str(db_path))
+            self._db.set_busy_timeout(5000)
             self._db.execute("PRAGMA journal_mode = WAL").fetchall()
             # NORMAL in WAL mode: a commit survives the process being killed; only a power
             # cut can take back the last commits (see queues/store.py for the measurements).
             self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute(_SCHEMA)
-        if db_path is not None:
+            self._db.execute(_SCHEMA + PENDING_SCHEMA)
             self._checkpointer = WalCheckpointer(db_path)
             self._checkpointer.attach(self._db)
+            self._files = BlobFiles(blob_folder)
+            self._writer = FileWriter(db_path, self._files)
+        # On disk: ids staged by this process whose files are not written yet, and ids whose
+        # files are written but whose rows are still in `_pyflare_unwritten`.
+        self._unwritten: set[str] = set()
+        self._to_drop: set[str] = set()
         self._cursor = self._db.cursor()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, taking the write lock at once: a deferred one could meet
+        another process's commit between its read and its write and fail at once with
+        SQLITE_BUSY, where this one waits (busy timeout) for the lock."""
+        self._cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if not self._db.get_autocommit():
+                self._cursor.execute("ROLLBACK")
+            raise
+        self._cursor.execute("COMMIT")
+
+    # -- blobs -------------------------------------------------------------------------------
+
+    def _blob(self, blob_id: str) -> bytes | None:
+        if self._memory is not None:
+            return self._memory.get(blob_id)
+        assert self._files is not None
+        data = self._files.read(blob_id)  # the cache, then the file
+        if data is None:  # not written yet?
+            row = self._cursor.execute(_PENDING_VALUE, (blob_id,)).fetchone()
+            if row is None:
+                return None
+            data = bytes(row[0])
+            self._files.remember(blob_id, data)
+        return data
+
+    def _discard(self, blob_id: str) -> None:
+        """Delete the blob of a row just deleted or replaced (its pending row, if any, must
+        be gone already: see `_deleting`)."""
+        if self._memory is not None:
+            self._memory.pop(blob_id, None)
+        elif self._writer is not None:
+            self._writer.discard(blob_id)
+
+    def _deleting(self, sql: str, params: tuple[object, ...]) -> list[str]:
+        """Run a DELETE of rows that returns their blob ids and drop those blobs' pending
+        values in the same transaction; then delete the blobs."""
+        cursor = self._cursor
+        if self._memory is not None:
+            ids = [row[0] for row in cursor.execute(sql, params).fetchall()]
+        else:
+            with self._writing():
+                ids = [row[0] for row in cursor.execute(sql, params).fetchall()]
+                if ids:
+                    cursor.execute(DROP_WRITTEN, (json.dumps(ids),))
+        for blob_id in ids:
+            self._discard(blob_id)
+        return ids
 
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, key: str, now_ms: int) -> Entry | None:
-        """The live entry under `key`, or None (missing, expired, or its value file gone)."""
+        """The live entry under `key`, or None (missing, expired, or its value gone)."""
         row = self._cursor.execute(_GET, (key,)).fetchone()
         if row is None:
             return None
         blob_id, expiration, metadata = row
         if expiration is not None and expiration <= now_ms:
-            self._cursor.execute(_DELETE_EXPIRED_ROW, (key, blob_id))
-            self.blobs.delete(blob_id)
+            self._deleting(_DELETE_EXPIRED_ROW, (key, blob_id))
             return None
-        value = self.blobs.get(blob_id)
+        value = self._blob(blob_id)
         if value is None:
             return None
         return Entry(value, expiration, metadata)
@@ -220,39 +202,99 @@ class KvStorage:
             sql, bounds = _LIST_ALL, (start_after, prefix)
         else:
             sql, bounds = _LIST_BELOW, (start_after, prefix, upper)
-        rows = self._cursor.execute(sql, (*bounds, now_ms, limit + 1))
-        keys = [ListedKey(*row) for row in rows]
+        keys = [ListedKey(*row) for row in self._cursor.execute(sql, (*bounds, now_ms, limit + 1))]
         self._collect_expired(now_ms)
         return keys[:limit], len(keys) > limit
 
     # -- writes ------------------------------------------------------------------------------
 
     def put(self, key: str, value: bytes, expiration: int | None, metadata: str | None) -> None:
-        blob_id = self.blobs.put(value)
-        try:
-            old = self._cursor.execute(_OLD_BLOB, (key,)).fetchone()
-            self._cursor.execute(_PUT, (key, blob_id, expiration, metadata))
-        except BaseException:
-            self.blobs.delete(blob_id)
-            raise
+        blob_id = new_blob_id()
+        cursor = self._cursor
+        if self._memory is not None:
+            old = cursor.execute(_OLD, (key,)).fetchone()
+            _upsert(cursor, old, key, blob_id, expiration, metadata)
+            self._memory[blob_id] = value
+        else:
+            assert self._writer is not None and self._files is not None
+            written = self._writer.take_written()
+            if written:
+                self._unwritten.difference_update(written)
+                self._to_drop.update(written)
+            drop = self._to_drop if len(self._to_drop) >= _DROP_BATCH else set()
+            with self._writing():
+                old = cursor.execute(_OLD, (key,)).fetchone()
+                # the replaced value's row goes too if it is still there, so that nobody
+                # writes its file again
+                replaced = old is not None and (
+                    old[0] in self._unwritten or old[0] in self._to_drop
+                )
+                if drop or replaced:
+                    dropped = [*drop, old[0]] if replaced else [*drop]
+                    cursor.execute(DROP_WRITTEN, (json.dumps(dropped),))
+                cursor.execute(_STAGE, (blob_id, value))
+                _upsert(cursor, old, key, blob_id, expiration, metadata)
+            if drop:
+                self._to_drop = set()
+            if replaced:
+                self._unwritten.discard(old[0])
+                self._to_drop.discard(old[0])
+            self._unwritten.add(blob_id)
+            self._files.remember(blob_id, value)
+            self._writer.stage(blob_id, value)
         if old is not None:
-            self.blobs.delete(old[0])
+            self._discard(old[0])
 
     def delete(self, key: str) -> None:
-        for (blob_id,) in self._cursor.execute(_DELETE, (key,)).fetchall():
-            self.blobs.delete(blob_id)
+        self._deleting(_DELETE, (key,))
 
     def _collect_expired(self, now_ms: int) -> None:
-        if self._cursor.execute(_ANY_EXPIRED, (now_ms,)).fetchone() is None:
-            return
-        for (blob_id,) in self._cursor.execute(_DELETE_EXPIRED, (now_ms,)).fetchall():
-            self.blobs.delete(blob_id)
+        if self._cursor.execute(_ANY_EXPIRED, (now_ms,)).fetchone() is not None:
+            self._deleting(_DELETE_EXPIRED, (now_ms,))
+
+    def flush(self) -> None:
+        """Write every value still waiting for its file now (and delete the replaced ones), so
+        that Miniflare sees all that was stored."""
+        if self._writer is not None:
+            self._writer.flush(self._db)
+            self._drop_written()
+
+    def _drop_written(self) -> None:
+        assert self._writer is not None
+        written = self._writer.take_written()
+        self._unwritten.difference_update(written)
+        dropped = [*self._to_drop, *written]
+        if dropped:
+            with self._writing():
+                self._cursor.execute(DROP_WRITTEN, (json.dumps(dropped),))
+        self._to_drop = set()
 
     def close(self) -> None:
+        """Write every value still waiting for its file, then close: once closed, Miniflare
+        sees everything pyflare stored."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer.flush(self._db)
+            self._drop_written()
+            self._writer = None
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
         self._db.close()
+
+
+def _upsert(
+    cursor: apsw.Cursor,
+    old: tuple[str, int | None] | None,
+    key: str,
+    blob_id: str,
+    expiration: int | None,
+    metadata: str | None,
+) -> None:
+    if expiration is None and (old is None or old[1] is None):
+        cursor.execute(_UPSERT_NO_EXPIRY, (key, blob_id, metadata))
+    else:
+        cursor.execute(_UPSERT, (key, blob_id, expiration, metadata))
 
 
 def _prefix_end(prefix: str) -> str | None:
