@@ -20,6 +20,7 @@ from .config import WorkerConfig, load_config
 from .cron import CronScheduler
 from .d1 import D1Database, open_d1
 from .queues import MemoryStore, QueueBroker, Queues, SqliteStore, queue_store_path
+from .tracebacks import errors_of, log_exception
 from .worker import Env, ExecutionContext, Worker, WorkerLoadError, load_worker
 from .workers import JsDict, Request, Response
 from .workers.context import inside_handler
@@ -224,6 +225,7 @@ class Miniflare:
             if strict:
                 raise
             log.error("%s", exc.details)
+            errors_of(self).count("import", exc)  # printed here; requests do not repeat it
             self._set_delivery(paused=True)
             return
         self.worker = worker
@@ -314,7 +316,9 @@ class Miniflare:
         try:
             await self._dispatch(worker, "scheduled", controller)
         except Exception as exc:
-            log.error('Scheduled handler for cron "%s" failed: %s', cron, exc)
+            log_exception(
+                log, self, "scheduled", 'Scheduled handler for cron "%s" failed', cron, exc=exc
+            )
             outcome = JsDict(outcome="exception", error=f"{type(exc).__name__}: {exc}")
         else:
             outcome = JsDict(outcome="ok", error=None)
@@ -333,9 +337,12 @@ class Miniflare:
         worker = self._require_worker()
         try:
             await self._dispatch(worker, "queue", batch)
-        except Exception:
-            # The broker retries the batch; the developer needs the traceback to see why.
-            log.exception('Queue handler raised on a batch from "%s"', batch.queue)
+        except Exception as exc:
+            # The broker retries the batch; the developer needs the traceback to see why (once).
+            where = f"queue {batch.queue}"
+            log_exception(
+                log, self, where, 'Queue handler raised on a batch from "%s"', batch.queue, exc=exc
+            )
             raise
 
     async def _dispatch(self, worker: Worker, event: str, payload: Any) -> Any:
@@ -351,8 +358,8 @@ class Miniflare:
             token = inside_handler.set(True)
             try:
                 await awaitable
-            except Exception:
-                log.exception("A waitUntil() task failed")
+            except Exception as exc:
+                log_exception(log, self, "waitUntil", "A waitUntil() task failed", exc=exc)
             finally:
                 inside_handler.reset(token)
 
