@@ -93,7 +93,13 @@ class ErrorDigest:
 
     @staticmethod
     def key(where: str, exc: BaseException) -> tuple[Any, ...]:
-        frames = tuple((f.filename, f.lineno) for f in traceback.extract_tb(exc.__traceback__))
+        # Only the worker's frames: an exception object raised again (a stored import error)
+        # gains pyflare frames each time, and must still count as the same error.
+        frames = tuple(
+            (f.filename, f.lineno)
+            for f in traceback.extract_tb(exc.__traceback__)
+            if not _internal(f)
+        )
         return (where, type(exc).__qualname__, str(exc), frames)
 
     def count(self, where: str, exc: BaseException) -> int:
