@@ -186,7 +186,7 @@ def execute(
         raise click.UsageError(message)
     say = stderr_console()
     with _user_errors(as_json):
-        text = command if file is None else read_script(file)
+        text = read_script(file) if file is not None else str(command)
         statements = script_statements(text)
         with _open(config, env, database, persist_to) as (_, found, db):
             assert db.path is not None
@@ -248,10 +248,11 @@ def _inspect(found: D1DatabaseConfig, root: Path) -> dict[str, Any]:
         try:
             conn.set_busy_timeout(5000)
             names = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-            tables = sum(1 for (name,) in names if not name.startswith(("sqlite_", "_cf_")))
-            page_size = conn.execute("PRAGMA page_size").fetchall()[0][0]
-            pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
-            free = conn.execute("PRAGMA freelist_count").fetchall()[0][0]
+            tables = sum(1 for (name,) in names if not str(name).startswith(("sqlite_", "_cf_")))
+            page_size, pages, free = (
+                int(str(conn.execute(f"PRAGMA {pragma}").fetchall()[0][0]))
+                for pragma in ("page_size", "page_count", "freelist_count")
+            )
             size = (pages - free) * page_size  # what D1 counts as the database's size
         finally:
             conn.close()

@@ -130,7 +130,9 @@ def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path
     empty = dict.fromkeys(STATE_FIELDS, 0) | dict.fromkeys(COUNTERS, 0)
     report: dict[str, dict[str, Any]] = {}
     for name in dict.fromkeys(names):
-        entry = {field: stored.get(name, empty).get(field, 0) for field in TABLE_FIELDS}
+        entry: dict[str, Any] = {
+            field: stored.get(name, empty).get(field, 0) for field in TABLE_FIELDS
+        }
         consumer = consumers.get(name)
         entry["dlq"] = consumer.dead_letter_queue if consumer is not None else None
         entry["consumer"] = consumer is not None if worker is not None else None

@@ -109,10 +109,13 @@ def dump_sql(
     leaves out the CREATE statements, `no_data` the rows.
     """
     wanted = set(tables)
-    objects = conn.execute(
-        "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql NOT NULL "
-        "ORDER BY tbl_name = 'sqlite_sequence', rowid"
-    ).fetchall()
+    objects = [
+        (str(name), str(sql))
+        for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql NOT NULL "
+            "ORDER BY tbl_name = 'sqlite_sequence', rowid"
+        )
+    ]
     unknown = wanted - {name for name, _ in objects}
     if unknown:
         known = [n for n, _ in objects if not n.startswith(("_cf_", "sqlite_"))]
@@ -140,7 +143,7 @@ def dump_sql(
             yield f"CREATE TABLE IF NOT EXISTS {sql[13:]};" if quoted else f"{sql};"
         if no_data:
             continue
-        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({_identifier(name)})")]
+        columns = [str(row[1]) for row in conn.execute(f"PRAGMA table_info({_identifier(name)})")]
         names = ",".join(map(_identifier, columns))
         select = f"SELECT {', '.join(map(_identifier, columns))} FROM {_identifier(name)}"
         for row in conn.execute(select):
@@ -154,7 +157,7 @@ def dump_sql(
     )
     for name, table, kind, sql in rest:
         # An index or trigger goes with its table; a view is asked for by its own name.
-        if wanted and (name if kind == "view" else table) not in wanted:
+        if wanted and str(name if kind == "view" else table) not in wanted:
             continue
         yield f"{sql};"
 
