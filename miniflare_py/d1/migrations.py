@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..config import D1DatabaseConfig
+from .config import D1DatabaseConfig
 from .database import D1Database
 from .errors import MigrationError
 from .script import ScriptError, run_script, script_statements
