@@ -373,7 +373,9 @@ class Miniflare:
 
     def _require_worker(self) -> Worker:
         if self.load_error is not None:
-            raise self.load_error
+            # Without its old traceback: re-raising one stored exception would otherwise grow
+            # its traceback by this frame on every request.
+            raise self.load_error.with_traceback(None)
         if self.worker is None:
             raise RuntimeError("Miniflare is not started: use `async with Miniflare(...)`")
         return self.worker
