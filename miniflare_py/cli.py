@@ -7,17 +7,17 @@ traceback and asks for a report (exit 1).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
 
 import click
 
+from .bindings import binding_types
 from .commands.check import check
-from .commands.d1 import d1
 from .commands.dev import dev
 from .commands.options import color_option
-from .commands.queues import queues
 from .console import DISTRIBUTION, report_bug
 
 
@@ -68,5 +68,8 @@ def main() -> None:
 
 main.add_command(dev)
 main.add_command(check)
-main.add_command(d1)
-main.add_command(queues)
+# Each binding type brings its own verbs (`pyflare d1 ...`, `pyflare queues ...`).
+for _binding_type in binding_types():
+    if _binding_type.cli_command is not None:
+        _module, _, _name = _binding_type.cli_command.partition(":")
+        main.add_command(getattr(importlib.import_module(_module), _name))
