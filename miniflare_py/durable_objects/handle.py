@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..clock import VirtualClock
 from .alarms import AlarmFailure
@@ -26,16 +26,14 @@ from .namespace import DurableObjectNamespace, DurableObjectStub
 from .objects import ObjectClass, ObjectState
 from .storage import DurableObjectStorage
 
-if TYPE_CHECKING:
-    from .binding import DurableObjectsInstance
-
 __all__ = ["DurableObjectsHandle"]
 
 
 class DurableObjectsHandle:
     """Namespaces by binding name, and a way into each object."""
 
-    def __init__(self, instance: DurableObjectsInstance) -> None:
+    def __init__(self, instance: Any) -> None:
+        # `instance` is the binding's `DurableObjectsInstance` (not imported: it imports us).
         self._instance = instance
 
     # namespaces

@@ -120,9 +120,7 @@ class ObjectState:
         self.id = object_id
         self.db = db
         self.gate = InputGate()
-        self.storage = DurableObjectStorage(
-            db, self.gate, owner.alarms, object_id.toString(), owner.has_alarm_handler
-        )
+        self.storage = DurableObjectStorage(db, self.gate, owner.alarms, object_id.toString())
         self.instance: Any = None
         self.ctx: DurableObjectState | None = None
         self.websockets: dict[WebSocket, list[str]] = {}
@@ -203,12 +201,6 @@ class ObjectClass:
             )
         return cls
 
-    def has_alarm_handler(self) -> bool:
-        try:
-            return callable(getattr(self.resolve_class(), "alarm", None))
-        except DurableObjectNotFoundError:
-            return False
-
     # objects
 
     def state(self, object_id: DurableObjectId) -> ObjectState:
@@ -286,7 +278,12 @@ class ObjectClass:
         def invoke(instance: Any) -> Any:
             handler = getattr(instance, "alarm", None)
             if handler is None:
-                raise TypeError(f"{self.class_name} has no alarm() method")
+                log.warning(
+                    "Alarm of %s %s dropped: the class has no alarm() method",
+                    self.class_name,
+                    hex_id,
+                )
+                return None
             try:
                 takes_info = len(inspect.signature(handler).parameters) >= 1
             except (TypeError, ValueError):

@@ -180,10 +180,8 @@ class DurableObjectStorage(_Operations):
         gate: InputGate,
         alarms: AlarmScheduler,
         object_key: str,
-        has_alarm_handler: Callable[[], bool] = lambda: True,
     ) -> None:
         self._db = db
-        self._has_alarm_handler = has_alarm_handler
         self._gate = gate
         self._alarms = alarms
         self._object_key = object_key
@@ -257,11 +255,10 @@ class DurableObjectStorage(_Operations):
         return self._alarms.get(self._object_key)
 
     async def setAlarm(self, scheduled_time: datetime | float | int, options: Any = None) -> None:
-        """Fire this object's `alarm()` at `scheduled_time` (a datetime, or ms since the epoch)."""
-        if not self._has_alarm_handler():
-            raise TypeError(
-                "Your Durable Object class must have an alarm() handler in order to call setAlarm()"
-            )
+        """Fire this object's `alarm()` at `scheduled_time` (a datetime, or ms since the epoch).
+
+        Python Durable Objects may set an alarm without an `alarm()` method (the SDK's own tests
+        do); such an alarm is dropped with a warning when it comes due."""
         self._alarms.set(self._object_key, scheduled_time)
 
     async def deleteAlarm(self, options: Any = None) -> None:

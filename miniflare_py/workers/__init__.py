@@ -12,4 +12,10 @@ from .jsdict import JsDict
 
 __all__ = [
     "DurableObject",
-    "Headers", "JsDict", "Request", "Response", "WorkerEntrypoint", "handler"]
+    "Headers",
+    "JsDict",
+    "Request",
+    "Response",
+    "WorkerEntrypoint",
+    "handler",
+]
