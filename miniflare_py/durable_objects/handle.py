@@ -133,8 +133,7 @@ class DurableObjectsHandle:
             ]
             if not times:
                 break
-            await clock.advance_to(
-                max(clock.now(), min(times) / 1000 + 60)
-            )  # retries back off up to 64 s
+            # A retry is due at most 64 s after the failure before it (the sixth backoff).
+            await clock.advance_to(max(clock.now(), min(times) / 1000) + 64)
             rounds += 1
         return rounds
