@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import write_worker
 
 from miniflare_py import Miniflare
 from miniflare_py.config import ConfigError, load_config
 from miniflare_py.durable_objects.errors import DurableObjectError, SqlStorageError
 from miniflare_py.durable_objects.storage import RangeError
-
-from helpers import write_worker
 
 LAB = Path(__file__).parent / "e2e_workers" / "do_lab" / "wrangler.toml"
 
@@ -146,7 +145,7 @@ async def test_exceptions_propagate_with_type_and_message(mf: Miniflare) -> None
 
 @pytest.mark.anyio
 async def test_private_and_missing_methods_are_one_clear_error(mf: Miniflare) -> None:
-    with pytest.raises(TypeError, match='Cannot call "_secret" over RPC: .* private'):
+    with pytest.raises(TypeError, match=r'Cannot call "_secret" over RPC: .* private'):
         await lab(mf)._secret()
     with pytest.raises(TypeError, match='does not implement the method "nothing"'):
         await lab(mf).nothing()
@@ -217,7 +216,7 @@ async def test_list_options(mf: Miniflare) -> None:
     assert list(await storage.list(reverse=True, limit=2)) == ["other", "k5"]
     with pytest.raises(TypeError, match="both start and startAfter"):
         await storage.list(start="a", startAfter="b")
-    with pytest.raises(TypeError, match="List limit must be positive."):
+    with pytest.raises(TypeError, match=r"List limit must be positive\."):
         await storage.list(limit=0)
 
 
@@ -225,12 +224,13 @@ async def test_list_options(mf: Miniflare) -> None:
 async def test_storage_limits(mf: Miniflare) -> None:
     storage = mf.durable_objects.get_storage("LAB", "limits")
     await storage.put("k" * 2048, 1)
-    with pytest.raises(RangeError, match="^Keys cannot be larger than 2048 bytes.$"):
+    with pytest.raises(RangeError, match=r"^Keys cannot be larger than 2048 bytes\.$"):
         await storage.put("é" * 1025, 1)
     await storage.put("v", "x" * (131072 - 6))  # 2 header bytes, tag, 3-byte length
     with pytest.raises(
         RangeError,
-        match=r"^Values cannot be larger than 131072 bytes\. A value of size 131073 was provided\.$",
+        match=r"^Values cannot be larger than 131072 bytes\. "
+        r"A value of size 131073 was provided\.$",
     ):
         await storage.put("v", "x" * (131072 - 5))
     with pytest.raises(TypeError, match="could not be cloned"):
@@ -292,9 +292,9 @@ async def test_sql_cursor(mf: Miniflare) -> None:
     assert list(sql.exec("SELECT id, b FROM t ORDER BY id").raw()) == [[1, b"\x01"], [2, None]]
     assert sql.exec("SELECT v FROM t WHERE id = 9").columnNames == ["v"]  # no rows, still named
     assert sql.exec("SELECT v FROM t WHERE id = 1").one() == {"v": "a"}
-    with pytest.raises(SqlStorageError, match="^Expected exactly one result .* got no results.$"):
+    with pytest.raises(SqlStorageError, match=r"^Expected exactly one result .* got no results\.$"):
         sql.exec("SELECT v FROM t WHERE id = 9").one()
-    with pytest.raises(SqlStorageError, match="got multiple results.$"):
+    with pytest.raises(SqlStorageError, match=r"got multiple results\.$"):
         sql.exec("SELECT v FROM t").one()
     assert sql.databaseSize > 0
 
@@ -477,14 +477,19 @@ async def test_in_memory_state_is_fresh_per_runtime(anyio_backend: str) -> None:
 
 def test_config_errors_use_wranglers_messages(tmp_path: Path) -> None:
     cases = {
-        '[durable_objects]\nbindings = [{ name = "A" }]': 'binding should have a string "class_name" field.',
-        "[durable_objects]\nx = 1": 'The field "durable_objects" is missing the required "bindings" property.',
+        '[durable_objects]\nbindings = [{ name = "A" }]': (
+            'binding should have a string "class_name" field.'
+        ),
+        "[durable_objects]\nx = 1": (
+            'The field "durable_objects" is missing the required "bindings" property.'
+        ),
         '[[migrations]]\nnew_classes = ["A"]': '"migrations[0].tag" is a required field.',
         '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = "A"': (
             'Expected "migrations[0].new_sqlite_classes" to be an array of strings but got "A"'
         ),
         '[[migrations]]\ntag = "v1"\nrenamed_classes = [{ from = "A" }]': (
-            'Expected "migrations[0].renamed_classes" to be an array of "{from: string, to: string}"'
+            'Expected "migrations[0].renamed_classes" to be an array of '
+            '"{from: string, to: string}"'
         ),
     }
     for config, message in cases.items():
