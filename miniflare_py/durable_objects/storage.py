@@ -75,8 +75,13 @@ class _Operations:
 
     async def get(self, key: Any, options: Any = None, **_kwargs: Any) -> Any:
         """One value (None when missing), or a dict of the given keys that exist."""
+        many = isinstance(key, list | tuple)
+        if not self._db.has_data():
+            for k in key if many else [key]:
+                _check_key(k)
+            return {} if many else None
         conn = self._db.conn
-        if isinstance(key, list | tuple):
+        if many:
             found: dict[str, Any] = {}
             for k in sorted({_check_key(k) for k in key}):
                 row = conn.execute(_GET, (k,)).fetchone()
@@ -147,6 +152,8 @@ class _Operations:
         if prefix:
             where.append("substr(key, 1, ?) = ?")
             binds.extend([len(prefix), prefix])
+        if not self._db.has_data():
+            return {}
         sql = f"SELECT key, value FROM {KV_TABLE}"
         if where:
             sql += " WHERE " + " AND ".join(where)
