@@ -565,3 +565,38 @@ async def test_a_renamed_class_keeps_its_objects(anyio_backend: str, tmp_path: P
     config = write_worker(tmp_path, source.format(name="New"), after)
     async with Miniflare(config, persist_to=tmp_path / "s") as mf:
         assert await (await mf.fetch("/")).text() == "2"
+
+
+def test_pyflare_check_fails_on_an_alarm_that_raises(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from miniflare_py.commands.check import check
+
+    config = write_worker(
+        tmp_path,
+        """
+        import time
+        from workers import DurableObject, Response
+
+        class Clock(DurableObject):
+            async def arm(self):
+                await self.ctx.storage.setAlarm(time.time() * 1000 + 3_600_000)
+
+            async def alarm(self):
+                raise RuntimeError("alarm broke")
+
+        async def on_fetch(request, env):
+            await env.CLOCK.getByName("c").arm()
+            return Response("armed")
+        """,
+        '[[durable_objects.bindings]]\nname = "CLOCK"\nclass_name = "Clock"\n'
+        '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Clock"]\n',
+    )
+    result = CliRunner().invoke(check, ["-c", str(config), "--fetch", "GET /", "--drain", "--json"])
+    assert result.exit_code == 5, result.output
+    report = json.loads(result.output)
+    [failure] = report["failures"]
+    assert "Durable Object alarm() run(s) raised" in failure["message"]
+    assert "alarm broke" in failure["details"]
