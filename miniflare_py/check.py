@@ -204,7 +204,7 @@ class _Capture(logging.Handler):
         for record in reversed(self.records):
             if (
                 str(record.msg).startswith(starts_with)
-                and (not args or record.args == args)
+                and (not args or tuple(record.args or ())[: len(args)] == args)
                 and record.exc_info
                 and record.exc_info[1] is not None
             ):
@@ -213,33 +213,26 @@ class _Capture(logging.Handler):
 
 
 def _message(record: logging.LogRecord) -> str:
-    """A log record's message, with the exception it carries (the log line alone would say
-    that a handler raised, but not what)."""
+    """A log record's message, with the exception it carries when the message does not already
+    name it (the log line alone would say that a handler raised, but not what)."""
     message = record.getMessage()
     if record.exc_info and record.exc_info[1] is not None:
         error = record.exc_info[1]
-        message += f": {type(error).__name__}: {error}"
+        what = f"{type(error).__name__}: {error}"
+        if what not in message:
+            message += f": {what}"
     return message
-
-
-_PACKAGE = str(Path(__file__).resolve().parent)
 
 
 def user_traceback(exc: BaseException) -> str | None:
     """The traceback of what a worker raised (or what made it fail to import), without
     pyflare's and importlib's frames; None when no frame of the user's is left."""
+    from .tracebacks import format_user_exception, has_user_frames
+
     error = exc.__cause__ or exc
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith(("<frozen", _PACKAGE))
-    ]
-    if not frames and not isinstance(error, SyntaxError):
+    if not has_user_frames(error) and not isinstance(error, SyntaxError):
         return None
-    lines = ["Traceback (most recent call last):\n"] if frames else []
-    lines += traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(error), error)
-    return "".join(lines).rstrip()
+    return format_user_exception(error)
 
 
 async def run_check(options: CheckOptions) -> CheckReport:
@@ -318,7 +311,7 @@ async def _run(options: CheckOptions, report: CheckReport, capture: _Capture) ->
                 f"{failed_background} waitUntil() task(s) failed (see the log)",
                 capture.last_traceback("A waitUntil() task failed"),
             )
-        _judge_queues(mf, report, capture)
+        _judge_queues(mf, report, capture, drained=options.drain)
         report.virtual_seconds = mf.clock.now() - started_at
     finally:
         await mf.close()
@@ -410,7 +403,7 @@ async def _drain(mf: Miniflare, report: CheckReport) -> None:
     report.drained = True
 
 
-def _judge_queues(mf: Miniflare, report: CheckReport, capture: _Capture) -> None:
+def _judge_queues(mf: Miniflare, report: CheckReport, capture: _Capture, *, drained: bool) -> None:
     dead_letter_queues = {c.dead_letter_queue for c in mf.config.queue_consumers}
     for name, stats in mf.queues.stats().items():
         report.queues[name] = dict(stats)
@@ -428,6 +421,13 @@ def _judge_queues(mf: Miniflare, report: CheckReport, capture: _Capture) -> None
                 "queue",
                 f'{stats["dropped"]} message(s) on "{name}" were dropped',
                 None if stats.get("dead_lettered") else raised,
+            )
+        left = sum(stats.get(key, 0) for key in ("pending", "delayed", "in_flight"))
+        if left and stats.get("consumer") and not drained:
+            # The check started with empty queues: these are messages its own requests sent.
+            report.warnings.append(
+                f'{left} message(s) sent during the check are still on "{name}", not consumed '
+                "(a partial batch waits for max_batch_timeout): add --drain to deliver them"
             )
         seen = sum(stats.get(key, 0) for key in _SEEN)
         if stats.get("consumer") and not seen and name not in dead_letter_queues:
