@@ -186,6 +186,7 @@ class Miniflare:
         try:
             self._open_bindings()
             self.env = self._build_env()
+            self._binding_host.env = self.env
             for instance in self.bindings.values():
                 await instance.start()
             self.reload(strict=strict)
@@ -398,6 +399,7 @@ class Miniflare:
         host = BindingHost(
             self.config, self.clock, self.persist_to, self._dispatch_event, lambda: self.worker
         )
+        self._binding_host = host
         previous = self._inherit.bindings if self._inherit is not None else {}
         for binding_type in binding_types():
             self.bindings[binding_type.name] = binding_type.open(

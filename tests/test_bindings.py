@@ -228,7 +228,6 @@ def test_each_unemulated_binding_is_one_warning_line(tmp_path: Path) -> None:
     label = str(tmp_path / "wrangler.toml")
     assert config.warnings == (
         f"{label}: kv_namespaces: binding KV {message}",
-        f"{label}: durable_objects: binding ROOMS {message}",
         f"{label}: ai: binding AI {message}",
         f"{label}: assets: not emulated by this pyflare version",
         f"{label}: text_blobs: binding GREETING {message}",

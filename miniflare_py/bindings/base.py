@@ -57,6 +57,8 @@ class BindingHost:
         self.persist_to = persist_to
         self.dispatch = dispatch
         self._worker = worker
+        #: The worker's `env`, set by the runtime once built (Durable Objects are built with it).
+        self.env: Any = None
 
     @property
     def worker(self) -> Worker | None:

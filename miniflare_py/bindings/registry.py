@@ -14,6 +14,7 @@ __all__ = ["binding_types", "config_export", "emulated_keys"]
 _BINDING_TYPES = (
     "miniflare_py.d1.binding:D1Binding",
     "miniflare_py.queues.binding:QueuesBinding",
+    "miniflare_py.durable_objects.binding:DurableObjectsBinding",
 )
 
 
