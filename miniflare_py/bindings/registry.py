@@ -15,6 +15,7 @@ _BINDING_TYPES = (
     "miniflare_py.d1.binding:D1Binding",
     "miniflare_py.queues.binding:QueuesBinding",
     "miniflare_py.durable_objects.binding:DurableObjectsBinding",
+    "miniflare_py.r2.binding:R2Binding",
 )
 
 
