@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..workers.jsdict import JsDict
 from .errors import (
@@ -25,9 +25,6 @@ from .metadata import IN_PROGRESS, Part, Row
 from .objects import R2Object
 from .sdk import BindingBase
 from .values import body_chunks, check_key
-
-if TYPE_CHECKING:
-    from .bucket import R2Bucket
 
 __all__ = ["MIN_PART_SIZE", "R2MultipartUpload"]
 
@@ -56,7 +53,8 @@ class R2MultipartUpload(BindingBase):
 
     _js_name = "R2MultipartUpload"
 
-    def __init__(self, bucket: R2Bucket, key: str, upload_id: str) -> None:
+    def __init__(self, bucket: Any, key: str, upload_id: str) -> None:
+        # `bucket` is the `R2Bucket` that made this upload (not imported: it imports us).
         self._bucket = bucket
         self.key = key
         self.uploadId = upload_id
