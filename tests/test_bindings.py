@@ -212,8 +212,8 @@ id = "x"
 bindings = [{ name = "ROOMS", class_name = "Room" }]
 [ai]
 binding = "AI"
-[assets]
-directory = "public"
+[logfwdr]
+bindings = []
 [text_blobs]
 GREETING = "greeting.txt"
 [[services]]
@@ -229,7 +229,7 @@ def test_each_unemulated_binding_is_one_warning_line(tmp_path: Path) -> None:
     assert config.warnings == (
         f"{label}: kv_namespaces: binding KV {message}",
         f"{label}: ai: binding AI {message}",
-        f"{label}: assets: not emulated by this pyflare version",
+        f"{label}: logfwdr: not emulated by this pyflare version",
         f"{label}: text_blobs: binding GREETING {message}",
         f"{label}: services: binding AUTH {message}",
     )
