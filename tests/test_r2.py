@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from miniflare_py.r2 import R2Bucket, R2Error, open_bucket
-from miniflare_py.workers import Headers
+
+try:  # JavaScript's Headers where `workers` emulates JS (the SDK's `Headers` is a type name)
+    from miniflare_py.workers.jsheaders import Headers  # type: ignore[import-not-found]
+except ImportError:
+    from miniflare_py.workers import Headers  # type: ignore[assignment]
 
 pytestmark = pytest.mark.anyio
 
