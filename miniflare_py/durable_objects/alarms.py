@@ -29,6 +29,10 @@ MAX_RETRIES = 6
 FIRST_RETRY_DELAY = 2.0
 
 
+#: How a failed `alarm()` is logged (the check finds its traceback by it).
+ALARM_FAILED = "Durable Object alarm failed"
+
+
 @dataclass(frozen=True)
 class AlarmFailure:
     """One `alarm()` run that raised."""
@@ -158,7 +162,7 @@ class AlarmScheduler:
                 AlarmFailure(self.class_name, object_id, retry_count, exc, will_retry)
             )
             log.error(
-                "Durable Object alarm failed: %s %s (attempt %d)%s",
+                ALARM_FAILED + ": %s %s (attempt %d)%s",
                 self.class_name,
                 object_id,
                 retry_count + 1,

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..bindings.base import BindingHost, BindingInstance, BindingType
+from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding, LoggedError
 from ..clock import spawn
+from .alarms import ALARM_FAILED
 from .config import (
     DurableObjectBindingConfig,
     DurableObjectsSection,
@@ -122,6 +123,24 @@ class DurableObjectsInstance(BindingInstance):
                     worker.path.name,
                     owner.class_name,
                 )
+
+    # pyflare check: `--drain` fires the alarms the requests set; an alarm() that raised fails.
+
+    async def drain(self) -> list[Finding]:
+        await self._handle.drain_alarms()
+        return []
+
+    def judge(self, *, drained: bool, logged: LoggedError) -> list[Finding]:
+        failures = self._handle.alarm_failures
+        if not failures:
+            return []
+        return [
+            Finding(
+                f"{len(failures)} Durable Object alarm() run(s) raised (see the log)",
+                kind="request",
+                details=logged(ALARM_FAILED),
+            )
+        ]
 
     async def stop(self) -> None:
         for owner in self.classes.values():
