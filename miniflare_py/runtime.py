@@ -19,6 +19,7 @@ from .bindings import BindingHost, BindingInstance, UnemulatedBinding, binding_t
 from .clock import Clock, RealClock, VirtualClock, spawn
 from .config import WorkerConfig, load_config
 from .cron import CronScheduler
+from .tracebacks import errors_of, log_exception
 from .worker import Env, ExecutionContext, Worker, WorkerLoadError, load_worker
 from .workers import JsDict, Request, Response
 from .workers.context import inside_handler
@@ -185,6 +186,7 @@ class Miniflare:
         try:
             self._open_bindings()
             self.env = self._build_env()
+            self._binding_host.env = self.env
             for instance in self.bindings.values():
                 await instance.start()
             self.reload(strict=strict)
@@ -231,6 +233,7 @@ class Miniflare:
             if strict:
                 raise
             log.error("%s", exc.details)
+            errors_of(self).count("import", exc)  # printed here; requests do not repeat it
             self._worker_changed(None)
             return
         self.worker = worker
@@ -320,7 +323,9 @@ class Miniflare:
         try:
             await self._dispatch(worker, "scheduled", controller)
         except Exception as exc:
-            log.error('Scheduled handler for cron "%s" failed: %s', cron, exc)
+            log_exception(
+                log, self, "scheduled", 'Scheduled handler for cron "%s" failed', cron, exc=exc
+            )
             outcome = JsDict(outcome="exception", error=f"{type(exc).__name__}: {exc}")
         else:
             outcome = JsDict(outcome="ok", error=None)
@@ -339,9 +344,12 @@ class Miniflare:
         worker = self._require_worker()
         try:
             await self._dispatch(worker, "queue", batch)
-        except Exception:
-            # The broker retries the batch; the developer needs the traceback to see why.
-            log.exception('Queue handler raised on a batch from "%s"', batch.queue)
+        except Exception as exc:
+            # The broker retries the batch; the developer needs the traceback to see why (once).
+            where = f"queue {batch.queue}"
+            log_exception(
+                log, self, where, 'Queue handler raised on a batch from "%s"', batch.queue, exc=exc
+            )
             raise
 
     async def _dispatch(self, worker: Worker, event: str, payload: Any) -> Any:
@@ -357,8 +365,8 @@ class Miniflare:
             token = inside_handler.set(True)
             try:
                 await awaitable
-            except Exception:
-                log.exception("A waitUntil() task failed")
+            except Exception as exc:
+                log_exception(log, self, "waitUntil", "A waitUntil() task failed", exc=exc)
             finally:
                 inside_handler.reset(token)
 
@@ -366,7 +374,9 @@ class Miniflare:
 
     def _require_worker(self) -> Worker:
         if self.load_error is not None:
-            raise self.load_error
+            # Without its old traceback: re-raising one stored exception would otherwise grow
+            # its traceback by this frame on every request.
+            raise self.load_error.with_traceback(None)
         if self.worker is None:
             raise RuntimeError("Miniflare is not started: use `async with Miniflare(...)`")
         return self.worker
@@ -389,6 +399,7 @@ class Miniflare:
         host = BindingHost(
             self.config, self.clock, self.persist_to, self._dispatch_event, lambda: self.worker
         )
+        self._binding_host = host
         previous = self._inherit.bindings if self._inherit is not None else {}
         for binding_type in binding_types():
             self.bindings[binding_type.name] = binding_type.open(

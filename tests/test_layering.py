@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from miniflare_py.bindings import registry
+
 PACKAGE = Path(__file__).resolve().parent.parent / "miniflare_py"
 FRONT_DOORS = {"__main__", "cli", "commands", "dev", "check", "server", "pytest_plugin"}
-BINDING_PACKAGES = {"d1", "kv", "queues"}
+# Every registered binding type's package (`miniflare_py.d1.binding:D1Binding` -> "d1").
+BINDING_PACKAGES = {spec.split(".")[1] for spec in registry._BINDING_TYPES}
 
 
 def module_name(path: Path) -> str:

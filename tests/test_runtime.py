@@ -463,3 +463,25 @@ async def test_a_reload_keeps_a_queue_the_test_paused(tmp_path: Path) -> None:
         mf.reload()
         await mf.env.Q.send("held")
         assert mf.queues["q"].stats()["pending"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_stored_import_error_does_not_grow_on_every_request(tmp_path: Path) -> None:
+    from miniflare_py.worker import WorkerLoadError
+
+    (tmp_path / "worker.py").write_text("raise RuntimeError('broken at import')\n")
+    (tmp_path / "wrangler.toml").write_text('main = "worker.py"\n')
+    mf = Miniflare(tmp_path / "wrangler.toml")
+    await mf.start(strict=False)
+    try:
+        depths = []
+        for _ in range(3):
+            with pytest.raises(WorkerLoadError) as info:
+                await mf.fetch("/")
+            tb, depth = info.value.__traceback__, 0
+            while tb is not None:
+                tb, depth = tb.tb_next, depth + 1
+            depths.append(depth)
+        assert depths[0] == depths[1] == depths[2]
+    finally:
+        await mf.close()

@@ -9,6 +9,7 @@ own package names the binding type: `config.py` and `runtime.py` loop over the r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,10 +20,24 @@ if TYPE_CHECKING:
     from ..config_base import ConfigReader, WorkerConfig
     from ..worker import Worker
 
-__all__ = ["BindingHost", "BindingInstance", "BindingType", "Dispatch"]
+__all__ = ["BindingHost", "BindingInstance", "BindingType", "Dispatch", "Finding", "LoggedError"]
 
 #: Runs one worker event handler: `await dispatch("queue", batch)`.
 Dispatch = Callable[[str, Any], Awaitable[Any]]
+
+#: `logged(message_start, *args)`: the user's traceback of the last exception the engine logged
+#: with that message (and those arguments), or None.
+LoggedError = Callable[..., "str | None"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What `pyflare check` reports about a binding: a failure of `kind` (one of the check's
+    kinds: "worker", "request", "queue", ...), or a warning when `kind` is None."""
+
+    message: str
+    kind: str | None = None
+    details: str | None = None
 
 
 class BindingHost:
@@ -42,6 +57,8 @@ class BindingHost:
         self.persist_to = persist_to
         self.dispatch = dispatch
         self._worker = worker
+        #: The worker's `env`, set by the runtime once built (Durable Objects are built with it).
+        self.env: Any = None
 
     @property
     def worker(self) -> Worker | None:
@@ -69,6 +86,21 @@ class BindingInstance:
 
     def worker_changed(self, worker: Worker | None) -> None:
         """The worker module was (re)loaded, or failed to load (None)."""
+
+    # `pyflare check`: before the requests, after them (drain), and the verdict.
+
+    def check_worker(self, worker: Worker) -> list[Finding]:
+        """Problems visible before any request: a handler the config needs but the worker lacks
+        (a failure here stops the check), or a setting that makes the check weak."""
+        return []
+
+    async def drain(self) -> list[Finding]:
+        """Deliver all work that is queued or scheduled (virtual time jumps ahead)."""
+        return []
+
+    def judge(self, *, drained: bool, logged: LoggedError) -> list[Finding]:
+        """The verdict once the check's requests (and the drain, if asked) are done."""
+        return []
 
     async def migrate(self) -> dict[str, list[str]]:
         """Apply the migrations this binding keeps (D1's SQL files); what ran, by binding."""
@@ -98,6 +130,9 @@ class BindingType:
     #: Config classes importable from `miniflare_py.config` under their own names (kept for
     #: callers that predate the registry).
     exports: ClassVar[tuple[type, ...]] = ()
+    #: `module:attribute` of this type's click group (`pyflare d1 ...`). A front door, so it is
+    #: named, not imported: the CLI imports it, the engine never does.
+    cli_command: ClassVar[str | None] = None
 
     def empty(self) -> Any:
         """The parsed config of a worker that uses none of `config_keys`."""

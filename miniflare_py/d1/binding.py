@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..bindings.base import BindingHost, BindingInstance, BindingType
+from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding
 from .config import D1DatabaseConfig, D1Section, parse_d1
 from .database import D1Database
 from .persist import open_d1
@@ -27,6 +27,18 @@ class D1Databases(BindingInstance):
 
     def handle(self) -> dict[str, D1Database]:
         return self.databases
+
+    def check_worker(self, worker: Any) -> list[Finding]:
+        """A database without a migrations folder starts empty: the check says so."""
+        return [
+            Finding(
+                f"D1 {db.binding}: no migrations folder at {self.root / db.migrations_dir}, so the "
+                "check runs on an empty database (set migrations_dir in the config if it is "
+                "elsewhere)"
+            )
+            for db in self.section.databases
+            if not (self.root / db.migrations_dir).is_dir()
+        ]
 
     async def migrate(self) -> dict[str, list[str]]:
         """Apply the wrangler migrations of every database whose migrations folder exists;
@@ -59,6 +71,7 @@ class D1Binding(BindingType):
         "d1_databases": lambda section: section.databases
     }
     exports = (D1DatabaseConfig,)
+    cli_command = "miniflare_py.commands.d1:d1"
 
     def empty(self) -> D1Section:
         return D1Section()
