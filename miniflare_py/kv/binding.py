@@ -51,6 +51,7 @@ class KvBinding(BindingType):
     config_keys = ("kv_namespaces",)
     runtime_attribute = "kv"
     exports = (KvNamespaceConfig,)
+    cli_command = "miniflare_py.commands.kv:kv"
 
     def empty(self) -> KvSection:
         return KvSection()

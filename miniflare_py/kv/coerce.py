@@ -151,8 +151,9 @@ def to_utf8(text: str) -> bytes:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
 
 
-def js_json(value: Any) -> str:
-    """`JSON.stringify` of the JavaScript value the SDK makes of `value` (compact).
+def js_json(value: Any, indent: int | None = None) -> str:
+    """`JSON.stringify(value, undefined, indent)` of the JavaScript value the SDK makes of
+    `value` (compact without `indent`).
 
     Numbers are written as JavaScript writes them (`1.0` -> `1`, NaN and the infinities ->
     `null`); an int beyond 2**53 - 1 reaches JavaScript as a BigInt, which JSON refuses; a
@@ -160,11 +161,13 @@ def js_json(value: Any) -> str:
     objects and written as null in arrays, as JSON.stringify does with functions.
     """
     out: list[str] = []
-    _write_json(value, out)
+    _write_json(value, out, "" if indent is None else " " * indent, "\n" if indent else "")
     return "".join(out)
 
 
-def _write_json(value: Any, out: list[str]) -> None:
+def _write_json(value: Any, out: list[str], step: str, newline: str) -> None:
+    """Append `value`'s JSON to `out`; `newline` is "" (compact) or a newline and the current
+    indentation, `step` one more level of it."""
     if value is None:
         out.append("null")
     elif isinstance(value, str):
@@ -178,32 +181,35 @@ def _write_json(value: Any, out: list[str]) -> None:
     elif isinstance(value, float):
         out.append("null" if math.isnan(value) or math.isinf(value) else js_number(value))
     elif isinstance(value, Mapping):
+        items = [(k, v) for k, v in value.items() if not callable(v)]
+        if not items:
+            out.append("{}")
+            return
+        inner = newline + step
         out.append("{")
-        first = True
-        for key, item in value.items():
-            if callable(item):
-                continue
-            if not first:
-                out.append(",")
-            first = False
+        for index, (key, item) in enumerate(items):
+            out.append(("," if index else "") + inner)
             out.append(_json_string(js_string(key)))
-            out.append(":")
-            _write_json(item, out)
-        out.append("}")
+            out.append(": " if newline else ":")
+            _write_json(item, out, step, inner)
+        out.append(newline + "}")
     elif isinstance(value, list | set | frozenset):
         # a set reaches JavaScript as a Set, which JSON writes as {}
         if not isinstance(value, list):
             out.append("{}")
             return
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + step
         out.append("[")
         for index, item in enumerate(value):
-            if index:
-                out.append(",")
+            out.append(("," if index else "") + inner)
             if callable(item):
                 out.append("null")
             else:
-                _write_json(item, out)
-        out.append("]")
+                _write_json(item, out, step, inner)
+        out.append(newline + "]")
     elif isinstance(value, datetime):
         moment = value if value.tzinfo else value.astimezone()
         utc = moment.astimezone(UTC)

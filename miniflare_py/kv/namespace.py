@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from .storage import KvStorage
 
+try:  # pragma: no cover - depends on whether the SDK's binding base class is there yet
+    from ..workers.rpc import _BindingWrapper as _BindingBase  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    # Python's own errors already read as the SDK's ("'KvNamespace' object is not iterable",
+    # "object of type 'KvNamespace' has no len()"), and an instance is truthy.
+    _BindingBase = object
+
 __all__ = [
     "MAX_BULK_KEYS",
     "MAX_KEY_BYTES",
@@ -221,8 +228,11 @@ def _check_cache_ttl(method: str, cache_ttl: int | None) -> None:
         )
 
 
-class KvNamespace:
+class KvNamespace(_BindingBase):  # type: ignore[misc,valid-type]
     """One KV namespace, as `env.<binding>` (see the module docstring)."""
+
+    #: The JavaScript class a worker's `env.KV` is on Cloudflare (the SDK names it in errors).
+    _js_name = "KvNamespace"
 
     def __init__(self, storage: KvStorage, clock: Clock, binding: str, namespace_id: str) -> None:
         self.storage = storage
