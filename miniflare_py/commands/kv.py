@@ -247,7 +247,7 @@ def put(
             raise click.UsageError(f"--metadata is not valid JSON ({exc}): {metadata}") from None
     with _user_errors():
         target = _target(binding, namespace_id, preview, config, env, persist_to)
-        data: str | bytes = value if path is None else Path(path).read_bytes()
+        data: str | bytes = Path(path).read_bytes() if path is not None else str(value)
         shown_metadata = ""
         if parsed_metadata is not None:
             shown_metadata = f' with metadata "{js_json(parsed_metadata)}"'  # as wrangler shows it

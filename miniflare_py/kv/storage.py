@@ -166,10 +166,10 @@ class KvStorage:
         values in the same transaction; then delete the blobs."""
         cursor = self._cursor
         if self._memory is not None:
-            ids = [row[0] for row in cursor.execute(sql, params).fetchall()]
+            ids = [str(row[0]) for row in cursor.execute(sql, params).fetchall()]
         else:
             with self._writing():
-                ids = [row[0] for row in cursor.execute(sql, params).fetchall()]
+                ids = [str(row[0]) for row in cursor.execute(sql, params).fetchall()]
                 if ids:
                     cursor.execute(DROP_WRITTEN, (json.dumps(ids),))
         for blob_id in ids:
@@ -198,6 +198,7 @@ class KvStorage:
         """Up to `limit` live keys after `start_after` that start with `prefix`, in key order
         (UTF-8 byte order: SQLite's BINARY collation), and whether more follow."""
         upper = _prefix_end(prefix)
+        bounds: tuple[str, ...]
         if upper is None:
             sql, bounds = _LIST_ALL, (start_after, prefix)
         else:
@@ -224,21 +225,22 @@ class KvStorage:
             drop = self._to_drop if len(self._to_drop) >= _DROP_BATCH else set()
             with self._writing():
                 old = cursor.execute(_OLD, (key,)).fetchone()
+                old_id: str | None = None if old is None else old[0]
                 # the replaced value's row goes too if it is still there, so that nobody
                 # writes its file again
-                replaced = old is not None and (
-                    old[0] in self._unwritten or old[0] in self._to_drop
+                replaced = old_id is not None and (
+                    old_id in self._unwritten or old_id in self._to_drop
                 )
                 if drop or replaced:
-                    dropped = [*drop, old[0]] if replaced else [*drop]
+                    dropped = [*drop, old_id] if replaced else [*drop]
                     cursor.execute(DROP_WRITTEN, (json.dumps(dropped),))
                 cursor.execute(_STAGE, (blob_id, value))
                 _upsert(cursor, old, key, blob_id, expiration, metadata)
             if drop:
                 self._to_drop = set()
-            if replaced:
-                self._unwritten.discard(old[0])
-                self._to_drop.discard(old[0])
+            if replaced and old_id is not None:
+                self._unwritten.discard(old_id)
+                self._to_drop.discard(old_id)
             self._unwritten.add(blob_id)
             self._files.remember(blob_id, value)
             self._writer.stage(blob_id, value)
