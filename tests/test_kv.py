@@ -476,3 +476,40 @@ async def test_written_values_leave_the_table_in_batches(kv: KvNamespace, tmp_pa
     kv.storage.flush()
     assert pending(kv) == []
     assert sorted(p.name for p in blobs(tmp_path)) == sorted(rows(kv).values())
+
+
+# -- over a real pyflare dev -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_pyflare_dev_keeps_kv_across_a_stop_and_a_kill(tmp_path: Path) -> None:
+    import apsw
+    from dev_process import dev_process, run_pyflare
+
+    write_worker(tmp_path, COUNTER, KV_CONFIG)
+    state = tmp_path / ".wrangler" / "state"
+
+    def files_match_rows() -> bool:
+        db = apsw.Connection(str(kv_sqlite_path(state, "abc123")))
+        try:
+            blob_ids = {row[0] for row in db.execute("SELECT blob_id FROM _mf_entries")}
+            left = db.execute("SELECT count(*) FROM _pyflare_unwritten").fetchone()[0]
+        finally:
+            db.close()
+        present = {p.name for p in blob_folder(state, "abc123").iterdir()}
+        return left == 0 and blob_ids <= present
+
+    with dev_process([], cwd=tmp_path) as dev:
+        for expected in (1, 2):
+            assert dev.client.get("/").json() == {"visits": expected}
+    assert files_match_rows()  # a stopped dev server leaves every value in its file
+
+    with dev_process([], cwd=tmp_path) as dev:
+        assert dev.client.get("/").json() == {"visits": 3}
+        # while it runs, the CLI reads what the worker wrote
+        got = run_pyflare(["kv", "key", "get", "visits", "--binding", "KV", "--text"], tmp_path)
+        assert got.stdout == "3\n"
+        dev.kill()
+    with dev_process([], cwd=tmp_path) as dev:
+        assert dev.client.get("/").json() == {"visits": 4}
+    assert files_match_rows()
