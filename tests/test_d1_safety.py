@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from miniflare_py.d1 import D1Database, D1Error
-from miniflare_py.d1.engine import interrupt_queries
+from miniflare_py.d1.engine import interrupt_queries, resume_queries
 from miniflare_py.d1.errors import STOPPED_MESSAGE, TIME_LIMIT_MESSAGE
 from miniflare_py.state import StateError
 
@@ -166,9 +166,25 @@ async def test_interrupt_queries_stops_a_running_query_from_another_thread(
         assert await error_of(db.prepare(sql).first()) == STOPPED_MESSAGE
     finally:
         thread.join()
-        interrupt_queries(False)
+        resume_queries()
         db._engine.auth.trusted = False
     assert await db.prepare("SELECT 1 AS one").first("one") == 1
+
+
+@pytest.mark.asyncio
+async def test_interrupt_queries_after_a_grace_lets_short_queries_finish(db: D1Database) -> None:
+    interrupt_queries(after=60)
+    try:
+        # a query that finishes within the grace is not touched
+        bounded = (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 100000) "
+            "SELECT count(*) AS n FROM c"
+        )
+        assert await db.prepare(bounded).first("n") == 100000
+        interrupt_queries(after=0.05)  # an earlier stop wins
+        assert await error_of(db.prepare(RUNAWAY).first()) == STOPPED_MESSAGE
+    finally:
+        resume_queries()
 
 
 @pytest.mark.asyncio
@@ -182,7 +198,7 @@ async def test_a_signal_handler_can_stop_a_runaway_query(db: D1Database) -> None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        interrupt_queries(False)
+        resume_queries()
 
 
 # -- storage errors ----------------------------------------------------------------------------

@@ -25,10 +25,11 @@ def _user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line on stderr and exit code 1."""
     from ..config import ConfigError
     from ..d1 import D1Error
+    from ..state import StateError
 
     try:
         yield
-    except (ConfigError, D1Error) as exc:
+    except (ConfigError, D1Error, StateError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename}") from None

@@ -53,7 +53,12 @@ def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path
             "or point --persist-to at its state folder"
         )
 
-    stored = read_store_status(path)
+    from ..state import StateError
+
+    try:
+        stored = read_store_status(path)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from None
     dlqs: dict[str, str | None] = {}
     names: list[str] = []
     if worker is not None:

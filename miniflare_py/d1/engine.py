@@ -3,13 +3,15 @@
 Work happens inline on the caller's thread: an apsw call on a local file takes microseconds, far
 less than handing it to a thread would cost. A statement that runs long is still stopped: SQLite
 calls a progress handler every few thousand steps, which ends the statement after D1's time limit
-(30 s, `PYFLARE_D1_TIME_LIMIT` seconds if set) or once `interrupt_queries()` was called (a signal
-handler of `pyflare dev` does that, so Ctrl-C works while a runaway query holds the event loop).
+(30 s, `PYFLARE_D1_TIME_LIMIT` seconds if set) or once the time `interrupt_queries()` set has come
+(a signal handler of `pyflare dev` sets it, so Ctrl-C works while a runaway query holds the event
+loop).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import secrets
@@ -38,7 +40,7 @@ from .errors import (
 from .splitter import is_blank, split_statements, without_comments
 from .values import row_objects
 
-__all__ = ["SERVED_BY", "TIME_LIMIT", "Engine", "interrupt_queries"]
+__all__ = ["SERVED_BY", "TIME_LIMIT", "Engine", "interrupt_queries", "resume_queries"]
 
 SERVED_BY = "pyflare.db"
 
@@ -81,18 +83,24 @@ _BUSY_WAITS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05
 
 
 class _Stop:
-    """Set by `interrupt_queries()`: every query of this process stops at its next check."""
+    """When every statement of this process stops (`perf_counter()` time; never by default)."""
 
-    requested = False
+    at = math.inf
 
 
-def interrupt_queries(stop: bool = True) -> None:
-    """Stop every running and later D1 statement of this process (`stop=False` undoes it).
+def interrupt_queries(after: float = 0.0) -> None:
+    """Stop every D1 statement of this process that still runs `after` seconds from now (and
+    every later one). `resume_queries()` undoes it.
 
-    Safe to call from a signal handler: it only sets a flag that the progress handler of each
+    Safe to call from a signal handler: it only sets a number that the progress handler of each
     connection reads while SQLite works.
     """
-    _Stop.requested = stop
+    _Stop.at = min(_Stop.at, perf_counter() + after)
+
+
+def resume_queries() -> None:
+    """Let statements run again after `interrupt_queries()`."""
+    _Stop.at = math.inf
 
 
 def time_limit() -> float:
@@ -272,18 +280,19 @@ class Engine:
 
     def _busy(self, attempts: int) -> bool:
         """Wait for another connection's lock, a little longer each time, for at most 5 s;
-        give up at once when the process is stopping."""
-        if _Stop.requested or attempts >= len(_BUSY_WAITS):
+        give up when the process is stopping."""
+        if attempts >= len(_BUSY_WAITS) or perf_counter() > _Stop.at:
             return False
         time.sleep(_BUSY_WAITS[attempts])
-        return not _Stop.requested
+        return perf_counter() <= _Stop.at
 
     def _progress(self) -> bool:
         """SQLite's progress handler: True stops the running statement (SQLITE_INTERRUPT)."""
-        if _Stop.requested:
+        now = perf_counter()
+        if now > _Stop.at:
             self._interrupted = STOPPED_MESSAGE
             return True
-        if perf_counter() - self._started > self.time_limit:
+        if now - self._started > self.time_limit:
             self._interrupted = TIME_LIMIT_MESSAGE
             return True
         return False
