@@ -22,12 +22,6 @@ from miniflare_py.workers import (
     handler,
 )
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # Response
 
 

@@ -30,6 +30,7 @@ from typing import Protocol
 
 import apsw
 
+from ..bindings.persist import plugin_path
 from ..state import FileGuard, StateError, StateLock, open_error
 
 __all__ = [
@@ -56,7 +57,7 @@ class StoreError(Exception):
 
 def queue_store_path(persist_root: Path) -> Path:
     """The SQLite file of the queues under a persist folder (e.g. `.wrangler/state`)."""
-    return Path(persist_root) / "v3" / "queues" / "pyflare-queues.sqlite"
+    return plugin_path(Path(persist_root), "queues") / "pyflare-queues.sqlite"
 
 
 class Record:
