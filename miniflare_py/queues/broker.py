@@ -558,16 +558,13 @@ class QueueBroker:
         delivered again while an earlier outcome waits (`_pump` flushes first).
         """
 
-        def write() -> None:
-            self.store.finish_delivery(removed, again, moved, counts)
-
         if self._unsaved and not self._flush():
-            self._unsaved.append(write)
+            self._unsaved.append(lambda: self.store.finish_delivery(removed, again, moved, counts))
             return
         try:
-            write()
+            self.store.finish_delivery(removed, again, moved, counts)
         except _STORE_ERRORS as exc:
-            self._unsaved.append(write)
+            self._unsaved.append(lambda: self.store.finish_delivery(removed, again, moved, counts))
             self._store_failed(exc)
 
     # -- inspection (used by Queues / QueueHandle) ---------------------------------------------

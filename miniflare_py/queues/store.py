@@ -240,15 +240,15 @@ class _Transaction:
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
         self._db = store._db
+        self._cursor = store._db.cursor()  # its own cursor: cheaper than `Connection.execute`
         self.active = False
 
     def __enter__(self) -> _Transaction:
         if self.active:
             raise RuntimeError("SqliteStore transactions do not nest")
         store = self._store
-        store.check_file()
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._cursor.execute("BEGIN IMMEDIATE")
         except apsw.Error as exc:
             raise store.error(exc) from None
         self.active = True
@@ -256,10 +256,9 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.active = False
-        db = self._db
         if exc_type is None:
             try:
-                db.execute("COMMIT")
+                self._cursor.execute("COMMIT")
                 return
             except apsw.Error as error:
                 self._rollback()
@@ -324,7 +323,12 @@ class SqliteStore:
         return db
 
     def check_file(self) -> None:
-        """Raise `StoreError` when the file was deleted or replaced since it was opened."""
+        """Raise `StoreError` when the file was deleted or replaced since it was opened.
+
+        `add` checks before it writes: a message accepted into a deleted file would be gone at
+        the next start. The other writes need no check (one `stat()` each): they only record
+        what happened to messages, and those went with the file already.
+        """
         try:
             self._guard.check()
         except StateError as exc:
@@ -366,6 +370,7 @@ class SqliteStore:
             )
             for r in records
         ]
+        self.check_file()
         try:
             with self._write():
                 self._db.executemany(_INSERT, rows)
