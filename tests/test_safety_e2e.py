@@ -295,8 +295,12 @@ def test_damaged_state_files_are_one_line_naming_the_file(with_state: Path) -> N
     database.write_bytes(b"not a database " * 1000)
     line = one_line(run_pyflare(["dev", "--port", "0"], project))
     assert str(database) in line and "damaged" in line, line
-    line = one_line(run_pyflare(["d1", "execute", "DB", "--command", "SELECT 1"], project))
-    assert str(database) in line, line
+    for command in (["execute", "DB", "--command", "SELECT 1"], ["list"], ["info", "DB"]):
+        line = one_line(run_pyflare(["d1", *command], project))
+        assert str(database) in line, (command, line)
+    export = run_pyflare(["d1", "export", "DB", "--output", str(project / "x.sql")], project)
+    assert export.returncode == 1 and "Traceback" not in export.stderr, export.stderr
+    assert str(database) in export.stderr.splitlines()[-1], export.stderr
     store.write_bytes(b"\x00 not a queue store " * 1000)
     line = one_line(run_pyflare(["queues", "status"], project))
     assert str(store) in line, line
