@@ -324,3 +324,23 @@ async def test_env_assets_fetch_as_the_sdk_tests_use_it(tmp_path: Path) -> None:
         through_worker = await mf.fetch("/hello.txt")
         assert (await through_worker.text()).startswith("hello from static")
         assert mf.assets.folder == (tmp_path / "public").resolve()
+
+
+@pytest.mark.parametrize("worker_first", [False, True])
+async def test_mf_fetch_serves_assets_before_the_worker_as_the_edge_does(
+    tmp_path: Path, worker_first: bool
+) -> None:
+    make_site(tmp_path / "public")
+    source = """
+    from workers import Response
+
+    async def on_fetch(request, env):
+        return Response("from the worker")
+    """
+    first = "run_worker_first = true\n" if worker_first else ""
+    config = write_worker(tmp_path, source, f'[assets]\ndirectory = "./public/"\n{first}')
+    async with Miniflare(config) as mf:
+        hit = await (await mf.fetch("/hello.txt")).text()
+        miss = await (await mf.fetch("/api/nothing-here")).text()
+    assert hit == ("from the worker" if worker_first else "hello from static assets\n")
+    assert miss == "from the worker"

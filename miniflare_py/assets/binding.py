@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
 from ..config_base import ConfigError
 from .config import AssetsConfig, parse_assets
-from .fetcher import AssetsFetcher
+from .fetcher import AssetsFetcher, to_response
 from .manifest import AssetsError
 from .responder import AssetServer
 
@@ -29,6 +30,22 @@ class StaticAssets(BindingInstance):
 
     def handle(self) -> AssetServer | None:
         return self.server
+
+    def answer_first(self, request: Any) -> Any:
+        """The asset for `mf.fetch()`, with the same routing `pyflare dev` applies."""
+        if self.server is None:
+            return None
+        parts = urlsplit(str(request.url))
+        path = parts.path or "/"
+        headers = request.headers
+
+        def header(name: str) -> str | None:
+            value = headers.get(name)
+            return None if value is None else str(value)
+
+        if not self.server.goes_to_assets(str(request.method), path, header):
+            return None
+        return to_response(self.server.respond(str(request.method), path, parts.query, header))
 
 
 class AssetsBinding(BindingType):

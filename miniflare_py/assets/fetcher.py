@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from ..workers import Response
 from .responder import AssetResponse, AssetServer
 
-__all__ = ["AssetsFetcher"]
+__all__ = ["AssetsFetcher", "to_response"]
 
 try:  # pragma: no cover - depends on which `workers` module is installed
     from ..workers.rpc import _FetcherWrapper as _FetcherBase  # type: ignore[import-not-found]
@@ -19,7 +19,8 @@ except ImportError:  # pragma: no cover
     _SDK_FETCHER = False
 
 
-def _to_response(answer: AssetResponse) -> Any:
+def to_response(answer: AssetResponse) -> Any:
+    """A `workers.Response` holding what the assets answered."""
     return Response(answer.read() or None, status=answer.status, headers=list(answer.headers))
 
 
@@ -46,7 +47,7 @@ class AssetsFetcher(_FetcherBase):  # type: ignore[misc,valid-type]
             return None if value is None else str(value)
 
         answer = self._server.respond(method, parts.path or "/", parts.query, header)
-        return _to_response(answer)
+        return to_response(answer)
 
     async def _fetch_request(self, request: Any) -> Any:
         """The SDK's fetcher hook: answer a JavaScript `Request`."""
