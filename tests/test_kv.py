@@ -513,3 +513,40 @@ def test_pyflare_dev_keeps_kv_across_a_stop_and_a_kill(tmp_path: Path) -> None:
     with dev_process([], cwd=tmp_path) as dev:
         assert dev.client.get("/").json() == {"visits": 4}
     assert files_match_rows()
+
+
+# -- a state folder that fails -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_deleted_namespace_file_fails_writes_in_one_line(
+    kv: KvNamespace, tmp_path: Path
+) -> None:
+    await kv.put("k", "v")
+    kv_sqlite_path(tmp_path, "ns").unlink()
+    with pytest.raises(KvError) as info:
+        await kv.put("k", "w")
+    message = str(info.value)
+    assert message.startswith("KV PUT failed: 500 The KV namespace ")
+    assert "was deleted while pyflare was using it" in message and "\n" not in message
+    with pytest.raises(KvError, match="KV DELETE failed: 500 The KV namespace"):
+        await kv.delete("k")
+
+
+def test_a_damaged_namespace_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    from miniflare_py.state import StateError
+
+    path = kv_sqlite_path(tmp_path, "ns")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, not at all" * 100)
+    with pytest.raises(StateError) as info:
+        open_storage("ns", tmp_path)
+    assert str(info.value).startswith(f"Cannot open the KV namespace {path}: ")
+    assert "damaged" in str(info.value)
+    from miniflare_py.cli import main
+
+    result = CliRunner().invoke(
+        main, ["kv", "key", "get", "k", "--namespace-id", "ns", "--persist-to", str(tmp_path)]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: Cannot open the KV namespace {path}")

@@ -135,10 +135,11 @@ def _user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line on stderr and exit code 1."""
     from ..config import ConfigError
     from ..kv import KvError
+    from ..state import StateError
 
     try:
         yield
-    except (ConfigError, KvError, TypeError, _UserError) as exc:
+    except (ConfigError, KvError, StateError, TypeError, _UserError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename}") from None

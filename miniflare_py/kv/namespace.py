@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from ..state import StateError
 from ..workers.jsdict import JsDict
 from .coerce import check_rpc, js_int, js_json, js_string, to_utf8
 from .errors import PUT_VALUE_TYPES, UNKNOWN_TYPE, KvSyntaxError, failed, not_of_type
@@ -278,7 +279,10 @@ class KvNamespace(_BindingBase):  # type: ignore[misc]
     def _read(self, method: str, key: str, opts: _GetOptions) -> tuple[bytes, str | None] | None:
         _check_key(method, key)
         _check_cache_ttl(method, opts.cache_ttl)
-        entry = self.storage.get(key, self._now_ms())
+        try:
+            entry = self.storage.get(key, self._now_ms())
+        except StateError as exc:
+            raise failed(method, 500, str(exc)) from None
         return None if entry is None else (entry.value, entry.metadata)
 
     @staticmethod
@@ -317,7 +321,10 @@ class KvNamespace(_BindingBase):  # type: ignore[misc]
                 )
             _check_key("GET_BULK", name)
             _check_cache_ttl("GET_BULK", opts.cache_ttl)
-            entry = self.storage.get(name, now)
+            try:
+                entry = self.storage.get(name, now)
+            except StateError as exc:
+                raise failed("GET_BULK", 500, str(exc)) from None
             if entry is None:
                 found[name] = None
                 continue
@@ -404,9 +411,12 @@ class KvNamespace(_BindingBase):  # type: ignore[misc]
             raise failed(
                 "PUT", 413, f"Value length of {length} exceeds limit of {MAX_VALUE_BYTES}."
             )
-        self.storage.put(
-            key, data, None if expires_at is None else expires_at * 1000, metadata_json
-        )
+        try:
+            self.storage.put(
+                key, data, None if expires_at is None else expires_at * 1000, metadata_json
+            )
+        except StateError as exc:
+            raise failed("PUT", 500, str(exc)) from None
 
     def _expiration(self, expiration: int | None, ttl: int | None) -> int | None:
         """The expiry in seconds since the epoch, checked as the KV service checks it
@@ -448,7 +458,10 @@ class KvNamespace(_BindingBase):  # type: ignore[misc]
         """Remove `key` (nothing happens when it is missing)."""
         key = _key(key)
         _check_key("DELETE", key)
-        self.storage.delete(key)
+        try:
+            self.storage.delete(key)
+        except StateError as exc:
+            raise failed("DELETE", 500, str(exc)) from None
 
     # -- list --------------------------------------------------------------------------------
 
@@ -488,7 +501,10 @@ class KvNamespace(_BindingBase):  # type: ignore[misc]
                     f"UTF-8 encoded length of {size} exceeds key length limit of {MAX_KEY_BYTES}.",
                 )
         start_after = "" if not cursor else decode_cursor(cursor)
-        rows, more = self.storage.list(prefix or "", start_after, limit, self._now_ms())
+        try:
+            rows, more = self.storage.list(prefix or "", start_after, limit, self._now_ms())
+        except StateError as exc:
+            raise failed("GET", 500, str(exc)) from None
         keys = []
         for row in rows:
             item = JsDict(name=row.name)

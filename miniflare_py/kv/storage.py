@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -28,10 +29,13 @@ from typing import NamedTuple
 
 import apsw
 
+from ..state import FileGuard, StateError, open_error
 from ..walcheckpoint import WalCheckpointer
 from .files import DROP_WRITTEN, PENDING_SCHEMA, BlobFiles, FileWriter
 
 __all__ = ["Entry", "KvStorage", "ListedKey", "new_blob_id"]
+
+log = logging.getLogger("miniflare_py")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS _mf_entries (
@@ -84,6 +88,9 @@ class ListedKey(NamedTuple):
     metadata: str | None
 
 
+_Keys = list[ListedKey]
+
+
 def new_blob_id() -> str:
     """A blob id as Miniflare makes them: 32 random bytes, then the time in milliseconds as a
     big-endian 64-bit number, in hex."""
@@ -96,6 +103,7 @@ class KvStorage:
 
     def __init__(self, db_path: Path | None, blob_folder: Path | None = None) -> None:
         self.path = db_path
+        self._guard: FileGuard | None = None
         self._memory: dict[str, bytes] | None = None
         self._files: BlobFiles | None = None
         self._writer: FileWriter | None = None
@@ -106,14 +114,11 @@ class KvStorage:
             self._db.execute(_SCHEMA)
         else:
             assert blob_folder is not None
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = apsw.Connection(str(db_path))
-            self._db.set_busy_timeout(5000)
-            self._db.execute("PRAGMA journal_mode = WAL").fetchall()
-            # NORMAL in WAL mode: a commit survives the process being killed; only a power
-            # cut can take back the last commits (see queues/store.py for the measurements).
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute(_SCHEMA + PENDING_SCHEMA)
+            try:
+                self._db = _open(db_path)
+                self._guard = FileGuard(db_path, "The KV namespace")
+            except (apsw.Error, OSError) as exc:
+                raise open_error("Cannot open the KV namespace", db_path, exc) from None
             self._checkpointer = WalCheckpointer(db_path)
             self._checkpointer.attach(self._db)
             self._files = BlobFiles(blob_folder)
@@ -128,7 +133,10 @@ class KvStorage:
     def _writing(self) -> Iterator[None]:
         """One write transaction, taking the write lock at once: a deferred one could meet
         another process's commit between its read and its write and fail at once with
-        SQLITE_BUSY, where this one waits (busy timeout) for the lock."""
+        SQLITE_BUSY, where this one waits (busy timeout) for the lock. The file is checked
+        first: writes to a file deleted under us would be lost without a word."""
+        if self._guard is not None:
+            self._guard.check()
         self._cursor.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -180,6 +188,12 @@ class KvStorage:
 
     def get(self, key: str, now_ms: int) -> Entry | None:
         """The live entry under `key`, or None (missing, expired, or its value gone)."""
+        try:
+            return self._get(key, now_ms)
+        except (apsw.Error, OSError) as exc:
+            raise self._fault("read", exc) from None
+
+    def _get(self, key: str, now_ms: int) -> Entry | None:
         row = self._cursor.execute(_GET, (key,)).fetchone()
         if row is None:
             return None
@@ -192,11 +206,15 @@ class KvStorage:
             return None
         return Entry(value, expiration, metadata)
 
-    def list(
-        self, prefix: str, start_after: str, limit: int, now_ms: int
-    ) -> tuple[list[ListedKey], bool]:
+    def list(self, prefix: str, start_after: str, limit: int, now_ms: int) -> tuple[_Keys, bool]:
         """Up to `limit` live keys after `start_after` that start with `prefix`, in key order
         (UTF-8 byte order: SQLite's BINARY collation), and whether more follow."""
+        try:
+            return self._list(prefix, start_after, limit, now_ms)
+        except (apsw.Error, OSError) as exc:
+            raise self._fault("read", exc) from None
+
+    def _list(self, prefix: str, start_after: str, limit: int, now_ms: int) -> tuple[_Keys, bool]:
         upper = _prefix_end(prefix)
         bounds: tuple[str, ...]
         if upper is None:
@@ -210,6 +228,13 @@ class KvStorage:
     # -- writes ------------------------------------------------------------------------------
 
     def put(self, key: str, value: bytes, expiration: int | None, metadata: str | None) -> None:
+        """Store `value` under `key` (expiration in milliseconds, metadata as JSON text)."""
+        try:
+            self._put(key, value, expiration, metadata)
+        except (apsw.Error, OSError) as exc:
+            raise self._fault("write to", exc) from None
+
+    def _put(self, key: str, value: bytes, expiration: int | None, metadata: str | None) -> None:
         blob_id = new_blob_id()
         cursor = self._cursor
         if self._memory is not None:
@@ -248,7 +273,13 @@ class KvStorage:
             self._discard(old[0])
 
     def delete(self, key: str) -> None:
-        self._deleting(_DELETE, (key,))
+        try:
+            self._deleting(_DELETE, (key,))
+        except (apsw.Error, OSError) as exc:
+            raise self._fault("write to", exc) from None
+
+    def _fault(self, verb: str, exc: BaseException) -> StateError:
+        return open_error(f"Cannot {verb} the KV namespace", self.path or Path(":memory:"), exc)
 
     def _collect_expired(self, now_ms: int) -> None:
         if self._cursor.execute(_ANY_EXPIRED, (now_ms,)).fetchone() is not None:
@@ -276,13 +307,34 @@ class KvStorage:
         sees everything pyflare stored."""
         if self._writer is not None:
             self._writer.close()
-            self._writer.flush(self._db)
-            self._drop_written()
+            try:
+                self._writer.flush(self._db)
+                self._drop_written()
+            except (apsw.Error, OSError, StateError) as exc:
+                # nothing is lost: the values stay in the table, and get their files the next
+                # time pyflare opens the namespace
+                log.error("%s", self._fault("write the value files of", exc))
             self._writer = None
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
         self._db.close()
+
+
+def _open(path: Path) -> apsw.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = apsw.Connection(str(path))
+    try:
+        db.set_busy_timeout(5000)
+        db.execute("PRAGMA journal_mode = WAL").fetchall()
+        # NORMAL in WAL mode: a commit survives the process being killed; only a power cut can
+        # take back the last commits (see queues/store.py for the measurements).
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(_SCHEMA + PENDING_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def _upsert(
