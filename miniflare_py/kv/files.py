@@ -90,7 +90,7 @@ class BlobFiles:
                     view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
-            os.rename(temporary, path)
+            os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
