@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..workers import Response
@@ -10,13 +10,16 @@ from .responder import AssetResponse, AssetServer
 
 __all__ = ["AssetsFetcher", "to_response"]
 
-try:  # pragma: no cover - depends on which `workers` module is installed
-    from ..workers.rpc import _FetcherWrapper as _FetcherBase  # type: ignore[import-not-found]
-
-    _SDK_FETCHER = True
-except ImportError:  # pragma: no cover
-    _FetcherBase = object  # type: ignore[assignment,misc]
-    _SDK_FETCHER = False
+# The type checker sees a plain class (the SDK's base only adds JavaScript-object behaviour);
+# at run time the SDK's `_FetcherWrapper` is used once pyflare's `workers` module has it.
+if TYPE_CHECKING:
+    _FetcherBase = object
+else:
+    try:  # pragma: no cover - depends on which `workers` module is installed
+        from ..workers.rpc import _FetcherWrapper as _FetcherBase
+    except ImportError:  # pragma: no cover
+        _FetcherBase = object
+_SDK_FETCHER: bool = _FetcherBase is not object
 
 
 def to_response(answer: AssetResponse) -> Any:
@@ -24,7 +27,7 @@ def to_response(answer: AssetResponse) -> Any:
     return Response(answer.read() or None, status=answer.status, headers=list(answer.headers))
 
 
-class AssetsFetcher(_FetcherBase):  # type: ignore[misc,valid-type]
+class AssetsFetcher(_FetcherBase):
     """`await env.ASSETS.fetch(url_or_request)`: the asset's `Response` (404 when none)."""
 
     _js_name: ClassVar[str] = "Fetcher"

@@ -22,6 +22,7 @@ from typing import Any
 
 import apsw
 
+from ..sqlvalues import SqlRow, int_value
 from ..state import FileGuard, StateError, open_error
 from ..walcheckpoint import WalCheckpointer
 from ..workers.jsdict import JsDict
@@ -197,7 +198,7 @@ class _Plan:
         return self.columns
 
 
-def _results(cursor: apsw.Cursor, plan: _Plan) -> tuple[list[str], list[tuple]]:
+def _results(cursor: apsw.Cursor, plan: _Plan) -> tuple[list[str], list[SqlRow]]:
     """Column names and rows of the statement `cursor` has just run."""
     if plan.has_columns is False:
         return _NO_COLUMNS, []
@@ -253,7 +254,7 @@ class Engine:
         self.version = 0
         self._token = secrets.token_hex(16)
         # Fixed once the file exists: PRAGMA page_size=N and VACUUM are refused.
-        self._page_size = self.internal("PRAGMA page_size")[0][0]
+        self._page_size = int_value(self.internal("PRAGMA page_size")[0][0])
         self.size = self._measure_size()
 
     def _open(self, path: Path | None) -> apsw.Connection:
@@ -307,7 +308,7 @@ class Engine:
 
     # -- pyflare's own statements ------------------------------------------------------------
 
-    def internal(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def internal(self, sql: str, params: tuple[Any, ...] = ()) -> list[SqlRow]:
         """Run pyflare's own SQL with D1's rules lifted.
 
         Only SQL carrying this engine's random tag is cached: user SQL with the same text must
@@ -329,8 +330,8 @@ class Engine:
         cursor = self._internal_cursor
         auth.trusted = True
         try:
-            pages = cursor.execute(self._page_count).fetchall()[0][0]
-            free = cursor.execute(self._freelist_count).fetchall()[0][0]
+            pages = int_value(cursor.execute(self._page_count).fetchall()[0][0])
+            free = int_value(cursor.execute(self._freelist_count).fetchall()[0][0])
         except apsw.Error as exc:
             raise self.error(exc) from None
         finally:
@@ -404,12 +405,12 @@ class Engine:
         self._learned = (bool(cursor.description), cursor.is_readonly)
         return True
 
-    def _last(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def _last(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         """Run the plan's last statement (the one with parameters): column names and rows."""
         self.cursor.execute(plan.last, params)  # type: ignore[arg-type]
         return _results(self.cursor, plan)
 
-    def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         """Run every statement of the plan; the last one's column names and rows."""
         if plan.denied:
             raise D1Error(plan.denied)
@@ -435,7 +436,7 @@ class Engine:
         except Exception as exc:
             raise self.error(exc) from None
 
-    def _run_atomic(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def _run_atomic(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         if self.in_txn:  # begin() checked the file
             return self._run(plan, params)
         if not plan.txn:
@@ -472,7 +473,7 @@ class Engine:
             return []
         return found
 
-    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         """Run a query for `first()` / `raw()`: column names and rows, no metadata."""
         self._started = perf_counter()
         plan = self._plans.get(sql)

@@ -15,6 +15,8 @@ from typing import Any
 
 import apsw
 
+from ..sqlvalues import int_value
+
 __all__ = ["DatabasePool", "ObjectDatabase"]
 
 MAX_OPEN = 256
@@ -123,9 +125,9 @@ class ObjectDatabase:
         return finish
 
     def size(self) -> int:
-        page_count = self.conn.execute("PRAGMA page_count").fetchall()[0][0]
-        page_size = self.conn.execute("PRAGMA page_size").fetchall()[0][0]
-        return int(page_count * page_size)
+        page_count = int_value(self.conn.execute("PRAGMA page_count").fetchall()[0][0])
+        page_size = int_value(self.conn.execute("PRAGMA page_size").fetchall()[0][0])
+        return page_count * page_size
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

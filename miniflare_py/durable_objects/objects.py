@@ -12,7 +12,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..workers.context import inside_handler
 from ..workers.jsdict import JsDict
@@ -26,11 +26,21 @@ from .storage import DurableObjectStorage
 
 if TYPE_CHECKING:
     from ..bindings.base import BindingHost
-    from .websocket import WebSocket
 
 __all__ = ["DurableObjectState", "ObjectClass", "ObjectState"]
 
 log = logging.getLogger("miniflare_py")
+
+
+class WebSocket(Protocol):
+    """What the hibernation API needs of a server-side WebSocket (the server's WebSocket
+    support provides it): whether it is closed, and a way to hand its events to an object."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def hibernate(self, state: ObjectState) -> None: ...
+
 
 #: Names an RPC call may not reach even though they do not start with "_".
 _NOT_RPC = frozenset({"ctx", "env"})

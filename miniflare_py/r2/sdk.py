@@ -9,35 +9,43 @@ observable behaviour are used.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 __all__ = ["BindingBase", "body_stream"]
 
-try:  # pragma: no cover - depends on which `workers` module is installed
-    from ..workers.rpc import _BindingWrapper as BindingBase  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover
 
-    class BindingBase:  # type: ignore[no-redef]
-        """The behaviour the SDK's `_BindingWrapper` gives a JavaScript object."""
+class _StandInBase:
+    """The behaviour the SDK's `_BindingWrapper` gives a JavaScript object."""
 
-        _js_name: ClassVar[str] = ""
+    _js_name: ClassVar[str] = ""
 
-        def __getitem__(self, key: Any) -> Any:
-            if not isinstance(key, str):
-                raise TypeError(f"'{self._js_name}' object is not subscriptable by {key!r}")
-            try:
-                return getattr(self, key)
-            except AttributeError:
-                raise KeyError(key) from None
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            raise TypeError(f"'{self._js_name}' object is not subscriptable by {key!r}")
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
 
-        def __iter__(self) -> Any:
-            raise TypeError(f"'{self._js_name}' object is not iterable")
+    def __iter__(self) -> Any:
+        raise TypeError(f"'{self._js_name}' object is not iterable")
 
-        def __len__(self) -> int:
-            raise TypeError(f"'{self._js_name}' object has no len()")
+    def __len__(self) -> int:
+        raise TypeError(f"'{self._js_name}' object has no len()")
 
-        def __bool__(self) -> bool:
-            return True
+    def __bool__(self) -> bool:
+        return True
+
+
+# The type checker sees the stand-in (the SDK's class gives the same observable behaviour);
+# at run time the SDK's class is used once pyflare's `workers` module has it.
+if TYPE_CHECKING:
+    BindingBase = _StandInBase
+else:
+    try:  # pragma: no cover - depends on which `workers` module is installed
+        from ..workers.rpc import _BindingWrapper as BindingBase
+    except ImportError:  # pragma: no cover
+        BindingBase = _StandInBase
 
 
 try:  # pragma: no cover
