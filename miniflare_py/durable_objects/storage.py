@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..v8 import deserialize, serialize
 from .database import KV_TABLE, ObjectDatabase
 from .sql import SqlStorage
-from .v8 import deserialize, serialize
 
 if TYPE_CHECKING:
     from .alarms import AlarmScheduler
