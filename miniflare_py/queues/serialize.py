@@ -3,12 +3,15 @@
 | type    | accepts                      | stored as          | consumer gets               |
 |---------|------------------------------|--------------------|-----------------------------|
 | `json`  | what `json.dumps` encodes    | compact JSON       | `json.loads` of it, objects |
-|         | (the default)                | (UTF-8)            | as `JsDict`                 |
+|         | (the default)                | (UTF-8)            | as `JsDict`; NaN and        |
+|         |                              |                    | infinities as `None`        |
 | `text`  | `str`                        | UTF-8              | `str`                       |
 | `bytes` | bytes, bytearray, memoryview | the bytes          | `bytes`                     |
 | `v8`    | structured-clone values      | tagged JSON        | an equal copy               |
 
 The serialized size (what the 128000-byte limit counts) is the length of what is stored.
+A `json` body is written as JavaScript's `JSON.stringify` writes it, so `NaN`, `Infinity` and
+`-Infinity` become `null` (the consumer gets `None`), and `None` itself is `null`.
 
 `v8` stands in for V8's structured clone with a tagged JSON encoding (never pickle, so a store
 never runs code when read). `None`, `bool`, `int`, `float` and `str` are written as themselves;
@@ -44,7 +47,7 @@ __all__ = ["CONTENT_TYPES", "decode", "encode", "parse_content_type"]
 
 CONTENT_TYPES: Final = ("text", "bytes", "json", "v8")
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _json_decoder = json.JSONDecoder(object_hook=JsDict)
 
 
@@ -62,7 +65,14 @@ def encode(body: Any, content_type: str) -> bytes:
     """Check `body` against `content_type` and serialize it; raises `QueueSendError`."""
     if content_type == "json":
         try:
-            return _dumps(body).encode()
+            try:
+                return _dumps(body).encode()
+            except ValueError as exc:
+                if not str(exc).startswith("Out of range float"):
+                    raise
+                # A NaN or an infinity (the fast path refuses them): write `null` instead, as
+                # JSON.stringify does. Rare, so only this path pays for the walk.
+                return _dumps(_finite(body)).encode()
         except (TypeError, ValueError, RecursionError) as exc:
             raise QueueSendTypeError(
                 f"Queue send failed: message body cannot be serialized as JSON: {exc}"
@@ -88,6 +98,17 @@ def encode(body: Any, content_type: str) -> bytes:
             'Queue send failed: Content Type "v8" cannot serialize a value this deeply nested '
             "(or one that contains itself)"
         ) from None
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float (in lists, tuples and dict values) as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def decode(data: bytes, content_type: str) -> Any:
