@@ -67,7 +67,7 @@ class ExecutionContext:
         self._spawn = spawn
         self.props: dict[str, Any] = {}
 
-    def waitUntil(self, awaitable: Awaitable[Any]) -> None:  # noqa: N802
+    def waitUntil(self, awaitable: Awaitable[Any]) -> None:
         """Run `awaitable` in the background; the runtime awaits it before it closes."""
         unwrap = getattr(awaitable, "unwrap", None)  # a pyodide.ffi.create_proxy() of a task
         if unwrap is not None and callable(unwrap):

@@ -10,6 +10,7 @@ import pytest
 
 from miniflare_py.workers import JsDict
 
+
 def test_jsdict_is_a_dict_with_attribute_access() -> None:
     row = JsDict({"id": 1, "name": "ana"})
     assert isinstance(row, dict)

@@ -145,9 +145,7 @@ async def test_form_data_body_is_multipart() -> None:
     assert (await response.form_data())["a"] == "1"
 
 
-@pytest.mark.parametrize(
-    "headers", [{"X-A": "1"}, [("X-A", "1")], to_js([["X-A", "1"]])], ids=str
-)
+@pytest.mark.parametrize("headers", [{"X-A": "1"}, [("X-A", "1")], to_js([["X-A", "1"]])], ids=str)
 def test_headers_may_be_a_dict_or_a_list_of_pairs(headers: object) -> None:
     assert Response("x", headers=headers).headers["x-a"] == "1"
 
@@ -331,9 +329,7 @@ def test_http_message_methods_work() -> None:
 
 
 def test_request_from_a_url_and_options() -> None:
-    request = Request(
-        "https://Example.com", method="post", headers={"X-A": "1"}, body='{"a": 1}'
-    )
+    request = Request("https://Example.com", method="post", headers={"X-A": "1"}, body='{"a": 1}')
     assert request.url == "https://example.com/"
     assert request.method == HTTPMethod.POST and request.method == "POST"
     assert request.headers["x-a"] == "1"

@@ -11,7 +11,7 @@ beside it, see `names.py`) only while a worker is loaded or a pyflare test sessi
 nothing named `workers` is put on the user's path otherwise.
 """
 
-from ._module_level import env, waitUntil, wait_until
+from ._module_level import env, wait_until, waitUntil
 from .blob import Blob, BlobEnding, BlobValue, File
 from .entrypoints import DurableObject, WorkerEntrypoint, WorkflowEntrypoint, handler
 from .fetch import fetch

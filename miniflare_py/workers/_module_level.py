@@ -27,4 +27,4 @@ def wait_until(awaitable: Awaitable[Any]) -> None:
     ctx.waitUntil(awaitable)
 
 
-waitUntil = wait_until  # noqa: N816
+waitUntil = wait_until

@@ -116,7 +116,9 @@ async def start_application(
             await app({"type": "lifespan", "asgi": ASGI, "state": state}, inbox.get, send)
         except Exception as exc:
             if not started.done():
-                logger.debug("ASGI lifespan raised before startup; serving without it", exc_info=exc)
+                logger.debug(
+                    "ASGI lifespan raised before startup; serving without it", exc_info=exc
+                )
                 started.set_result(False)
                 return
             logger.exception("Exception in ASGI lifespan application")
@@ -252,4 +254,3 @@ def __getattr__(name: str) -> Any:
 
         return Depends(_env)
     raise AttributeError(f"module 'workers.asgi' has no attribute {name!r}")
-

@@ -102,9 +102,9 @@ TextEncoder = _constructor(_TextEncoder)
 TextDecoder = _constructor(_TextDecoder)
 Date = _constructor(jsmisc.JsDate)
 Error = _constructor(jsmisc.JsError)
-TypeError = jsmisc.ERROR_CLASSES["TypeError"]  # noqa: A001
+TypeError = jsmisc.ERROR_CLASSES["TypeError"]
 RangeError = jsmisc.ERROR_CLASSES["RangeError"]
-SyntaxError = jsmisc.ERROR_CLASSES["SyntaxError"]  # noqa: A001
+SyntaxError = jsmisc.ERROR_CLASSES["SyntaxError"]
 null = jsnull
 
 
@@ -125,7 +125,7 @@ class _GlobalThis:
         return getattr(sys.modules[__name__], name)
 
 
-globalThis = _GlobalThis()  # noqa: N816
+globalThis = _GlobalThis()
 
 
 def __getattr__(name: str) -> Any:

@@ -48,13 +48,13 @@ class Blob(JsProxy):
     async def text(self) -> str:
         return self._data.decode(errors="replace")
 
-    async def arrayBuffer(self) -> ArrayBuffer:  # noqa: N802
+    async def arrayBuffer(self) -> ArrayBuffer:
         return ArrayBuffer(self._data)
 
     async def bytes(self) -> bytes:
         return self._data
 
-    def slice(self, start: int | None = None, end: int | None = None, type: Any = None) -> Blob:  # noqa: A002
+    def slice(self, start: int | None = None, end: int | None = None, type: Any = None) -> Blob:
         return Blob([self._data[start:end]], type="" if type in (None, jsnull) else type)
 
     def stream(self) -> ReadableStream:
@@ -68,7 +68,7 @@ class Blob(JsProxy):
 class File(Blob):
     """JavaScript's `File`: a `Blob` with a `name` and `lastModified` (ms since the epoch)."""
 
-    __slots__ = ("name", "lastModified")
+    __slots__ = ("lastModified", "name")
 
     def __init__(self, parts: Any = None, name: str = "", options: Any = None, **kwargs: Any):
         super().__init__(parts, options, **kwargs)
@@ -111,7 +111,7 @@ class FormData(JsProxy):
     def get(self, name: str) -> Any:
         return next((v for k, v in self._entries if k == name), None)
 
-    def getAll(self, name: str) -> JsArray:  # noqa: N802
+    def getAll(self, name: str) -> JsArray:
         return JsArray(v for k, v in self._entries if k == name)
 
     def has(self, name: str) -> bool:
@@ -163,7 +163,7 @@ def _escape(text: str) -> str:
 class URLSearchParams(JsProxy):
     """JavaScript's `URLSearchParams` (`application/x-www-form-urlencoded` pairs)."""
 
-    __slots__ = ("_pairs", "_on_change")
+    __slots__ = ("_on_change", "_pairs")
 
     def __init__(self, init: Any = None) -> None:
         self._on_change: Any = None
@@ -184,7 +184,7 @@ class URLSearchParams(JsProxy):
     def get(self, name: str) -> str | None:
         return next((v for k, v in self._pairs if k == name), None)
 
-    def getAll(self, name: str) -> JsArray:  # noqa: N802
+    def getAll(self, name: str) -> JsArray:
         return JsArray(v for k, v in self._pairs if k == name)
 
     def has(self, name: str) -> bool:
@@ -224,7 +224,7 @@ class URLSearchParams(JsProxy):
     def size(self) -> int:
         return len(self._pairs)
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return urlencode(self._pairs, quote_via=quote, safe="*-._")
 
     def __str__(self) -> str:

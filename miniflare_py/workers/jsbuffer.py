@@ -70,7 +70,7 @@ class ArrayBuffer(JsBuffer):
 class TypedArray(JsBuffer):
     """A view of an `ArrayBuffer` with elements of one size (only byte-sized ones here)."""
 
-    __slots__ = ("_buffer", "_offset", "_length")
+    __slots__ = ("_buffer", "_length", "_offset")
 
     def __init__(self, source: Any = 0, byte_offset: int = 0, length: int | None = None) -> None:
         if isinstance(source, ArrayBuffer):

@@ -16,7 +16,7 @@ from typing import Any
 
 from .jsobject import JsProxy, js_class, js_error, jsnull
 
-__all__ = ["Headers", "HeaderPairs", "check_pair", "combined", "header_pairs"]
+__all__ = ["HeaderPairs", "Headers", "check_pair", "combined", "header_pairs"]
 
 HeaderPairs = list[tuple[str, str]]
 
@@ -114,10 +114,10 @@ class Headers(JsProxy):
     def get(self, name: str) -> str | None:
         return get_combined(self._pairs, name)
 
-    def getSetCookie(self) -> list[str]:  # noqa: N802 - the JavaScript name
+    def getSetCookie(self) -> list[str]:
         return [v for k, v in self._pairs if k == "set-cookie"]
 
-    def getAll(self, name: str) -> list[str]:  # noqa: N802 - workerd's extension
+    def getAll(self, name: str) -> list[str]:
         key = name.lower()
         return [v for k, v in self._pairs if k == key]
 
@@ -148,7 +148,7 @@ class Headers(JsProxy):
     def values(self) -> Iterator[str]:
         return (v for _, v in combined(self._pairs))
 
-    def forEach(self, callback: Callable[..., Any]) -> None:  # noqa: N802
+    def forEach(self, callback: Callable[..., Any]) -> None:
         for name, value in combined(self._pairs):
             callback(value, name, self)
 

@@ -50,7 +50,7 @@ def _finite(value: Any) -> Any:
 class _JsBody(JsProxy):
     """The body of a request or response: read once, as text, JSON, bytes, a blob or a form."""
 
-    __slots__ = ("_body", "_used", "_pairs", "_headers")
+    __slots__ = ("_body", "_headers", "_pairs", "_used")
 
     _body: bytes | ReadableStream | None
     _used: bool
@@ -75,7 +75,7 @@ class _JsBody(JsProxy):
         return stream
 
     @property
-    def bodyUsed(self) -> bool:  # noqa: N802
+    def bodyUsed(self) -> bool:
         body = self._body
         return self._used or (isinstance(body, ReadableStream) and body._disturbed)
 
@@ -104,7 +104,7 @@ class _JsBody(JsProxy):
         except json.JSONDecodeError as exc:
             raise js_error("SyntaxError", f"Unexpected token in JSON: {exc}", ValueError) from None
 
-    async def arrayBuffer(self) -> ArrayBuffer:  # noqa: N802
+    async def arrayBuffer(self) -> ArrayBuffer:
         return ArrayBuffer(await self._consume())
 
     async def bytes(self) -> Uint8Array:
@@ -114,7 +114,7 @@ class _JsBody(JsProxy):
         data = await self._consume()
         return Blob([data], type=get_combined(self._pairs, "content-type") or "")
 
-    async def formData(self) -> FormData:  # noqa: N802
+    async def formData(self) -> FormData:
         data = await self._consume()
         return parse_form_data(data, get_combined(self._pairs, "content-type"))
 
@@ -180,10 +180,10 @@ def _response_error() -> JsResponse:
 class JsResponse(_JsBody):
     """JavaScript's `Response`: `js.Response.new(body, {status, statusText, headers})`."""
 
-    __slots__ = ("status", "statusText", "url", "type", "redirected", "webSocket", "encodeBody")
+    __slots__ = ("encodeBody", "redirected", "status", "statusText", "type", "url", "webSocket")
 
     status: int
-    statusText: str  # noqa: N815
+    statusText: str
 
     @classmethod
     def _make(
@@ -257,7 +257,7 @@ class JsResponse(_JsBody):
 class JsRequest(_JsBody):
     """JavaScript's `Request`: `js.Request.new(url or request, {method, headers, body, ...})`."""
 
-    __slots__ = ("method", "url", "_cf", "redirect", "signal", "fetcher", "keepalive", "integrity")
+    __slots__ = ("_cf", "fetcher", "integrity", "keepalive", "method", "redirect", "signal", "url")
 
     method: str
     url: str
@@ -293,7 +293,7 @@ class JsRequest(_JsBody):
         return cls._make(url, method, pairs, body, _DEFAULT_CF)
 
     @classmethod
-    def _js_new(cls, input: Any, init: Any = None, **kwargs: Any) -> JsRequest:  # noqa: A002
+    def _js_new(cls, input: Any, init: Any = None, **kwargs: Any) -> JsRequest:
         if isinstance(input, JsRequest):
             source: JsRequest | None = input
             url = input.url
@@ -330,9 +330,7 @@ class JsRequest(_JsBody):
         redirect = opts.get("redirect")
         if redirect not in (None, jsnull):
             if redirect not in ("follow", "manual", "error"):
-                raise js_error(
-                    "TypeError", f"Invalid redirect value: {redirect!r}", TypeError
-                )
+                raise js_error("TypeError", f"Invalid redirect value: {redirect!r}", TypeError)
             request.redirect = redirect
         elif source is not None:
             request.redirect = source.redirect
@@ -353,8 +351,8 @@ class JsRequest(_JsBody):
     destination = ""
     mode = "cors"
     referrer = "about:client"
-    referrerPolicy = ""  # noqa: N815
-    isHistoryNavigation = False  # noqa: N815
+    referrerPolicy = ""
+    isHistoryNavigation = False
 
     def clone(self) -> JsRequest:
         copy = JsRequest._make(

@@ -22,7 +22,7 @@ from typing import Any
 from .jsbuffer import ArrayBuffer, TypedArray, as_bytes
 from .jsobject import JsArray, JsClass, JsObject, JsProxy, js_class, js_error, jsnull, to_entries
 
-__all__ = ["Array", "JSON", "JsDate", "JsError", "Object", "console", "crypto"]
+__all__ = ["JSON", "Array", "JsDate", "JsError", "Object", "console", "crypto"]
 
 log = logging.getLogger("miniflare_py.worker")
 
@@ -69,35 +69,35 @@ class JsDate(JsProxy):
     def _utc(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._ms / 1000, dt.UTC)
 
-    def getTime(self) -> float:  # noqa: N802
+    def getTime(self) -> float:
         return self._ms
 
-    valueOf = getTime  # noqa: N815
+    valueOf = getTime
 
-    def toISOString(self) -> str:  # noqa: N802
+    def toISOString(self) -> str:
         return self._utc().strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(self._ms % 1000):03d}Z"
 
-    toJSON = toISOString  # noqa: N815
+    toJSON = toISOString
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return self._utc().strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
 
-    def toUTCString(self) -> str:  # noqa: N802
+    def toUTCString(self) -> str:
         return self._utc().strftime("%a, %d %b %Y %H:%M:%S GMT")
 
-    def getUTCFullYear(self) -> int:  # noqa: N802
+    def getUTCFullYear(self) -> int:
         return self._utc().year
 
-    def getUTCMonth(self) -> int:  # noqa: N802
+    def getUTCMonth(self) -> int:
         return self._utc().month - 1
 
-    def getUTCDate(self) -> int:  # noqa: N802
+    def getUTCDate(self) -> int:
         return self._utc().day
 
-    def getUTCHours(self) -> int:  # noqa: N802
+    def getUTCHours(self) -> int:
         return self._utc().hour
 
-    getFullYear, getMonth, getDate, getHours = (  # noqa: N815
+    getFullYear, getMonth, getDate, getHours = (
         getUTCFullYear,
         getUTCMonth,
         getUTCDate,
@@ -115,13 +115,13 @@ class JsDate(JsProxy):
 class JsError(JsProxy):
     """A JavaScript `Error` value (`js.Error.new("message")`); raise it as a `JsException`."""
 
-    __slots__ = ("name", "message")
+    __slots__ = ("message", "name")
 
     def __init__(self, message: Any = "", *_: Any) -> None:
         self.name = "Error"
         self.message = "" if message is None else str(message)
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return f"{self.name}: {self.message}" if self.message else self.name
 
     def __repr__(self) -> str:
@@ -251,7 +251,7 @@ def _describe(value: Any) -> str:
     return str(value)
 
 
-class console:  # noqa: N801 - the JavaScript name
+class console:
     """`console.log(...)` and friends print as workerd does (errors and warnings to stderr)."""
 
     @staticmethod
@@ -291,13 +291,15 @@ def _hash_name(value: Any) -> str:
 def _data(value: Any) -> bytes:
     data = as_bytes(value)
     if data is None:
-        raise js_error("TypeError", "Expected a BufferSource (bytes, ArrayBuffer, Uint8Array)", TypeError)
+        raise js_error(
+            "TypeError", "Expected a BufferSource (bytes, ArrayBuffer, Uint8Array)", TypeError
+        )
     return data
 
 
 @js_class("CryptoKey")
 class CryptoKey(JsProxy):
-    __slots__ = ("_secret", "algorithm", "extractable", "usages", "type")
+    __slots__ = ("_secret", "algorithm", "extractable", "type", "usages")
 
     def __init__(self, secret: bytes, algorithm: JsObject, extractable: bool, usages: Any):
         self._secret = secret
@@ -313,7 +315,7 @@ class _Subtle:
     async def digest(self, algorithm: Any, data: Any) -> ArrayBuffer:
         return ArrayBuffer(hashlib.new(_hash_name(algorithm), _data(data)).digest())
 
-    async def importKey(  # noqa: N802
+    async def importKey(
         self, fmt: str, key: Any, algorithm: Any, extractable: bool = False, usages: Any = None
     ) -> CryptoKey:
         spec = _algorithm(algorithm)
@@ -335,17 +337,17 @@ class _Subtle:
         return hmac.compare_digest(expected, _data(signature))
 
 
-class crypto:  # noqa: N801 - the JavaScript name
+class crypto:
     """`crypto.randomUUID()`, `crypto.getRandomValues(array)`, `crypto.subtle`."""
 
     subtle = _Subtle()
 
     @staticmethod
-    def randomUUID() -> str:  # noqa: N802
+    def randomUUID() -> str:
         return str(uuid.uuid4())
 
     @staticmethod
-    def getRandomValues(array: TypedArray) -> TypedArray:  # noqa: N802
+    def getRandomValues(array: TypedArray) -> TypedArray:
         if not isinstance(array, TypedArray):
             raise js_error("TypeError", "getRandomValues expects an integer typed array", TypeError)
         if array.byteLength > 65536:
@@ -363,9 +365,10 @@ class crypto:  # noqa: N801 - the JavaScript name
 
 _timer_ids = itertools.count(1)
 _timers: dict[int, asyncio.TimerHandle | asyncio.Handle] = {}
+_timer_tasks: set[asyncio.Task[Any]] = set()  # coroutines a timer started, kept until done
 
 
-def setTimeout(callback: Callable[..., Any], delay: float = 0, *args: Any) -> int:  # noqa: N802
+def setTimeout(callback: Callable[..., Any], delay: float = 0, *args: Any) -> int:
     """Call `callback(*args)` after `delay` ms on the running loop; returns an id."""
     loop = asyncio.get_running_loop()
     timer_id = next(_timer_ids)
@@ -374,19 +377,21 @@ def setTimeout(callback: Callable[..., Any], delay: float = 0, *args: Any) -> in
         _timers.pop(timer_id, None)
         result = callback(*args)
         if asyncio.iscoroutine(result):
-            loop.create_task(result)
+            task = loop.create_task(result)
+            _timer_tasks.add(task)
+            task.add_done_callback(_timer_tasks.discard)
 
     _timers[timer_id] = loop.call_later(max(0.0, float(delay or 0)) / 1000, fire)
     return timer_id
 
 
-def clearTimeout(timer_id: Any) -> None:  # noqa: N802
+def clearTimeout(timer_id: Any) -> None:
     handle = _timers.pop(timer_id, None) if isinstance(timer_id, int) else None
     if handle is not None:
         handle.cancel()
 
 
-def queueMicrotask(callback: Callable[[], Any]) -> None:  # noqa: N802
+def queueMicrotask(callback: Callable[[], Any]) -> None:
     asyncio.get_running_loop().call_soon(callback)
 
 
@@ -395,7 +400,9 @@ def btoa(text: str) -> str:
         return base64.b64encode(str(text).encode("latin-1")).decode()
     except UnicodeEncodeError:
         raise js_error(
-            "InvalidCharacterError", "Cannot encode a string with characters above U+00FF", ValueError
+            "InvalidCharacterError",
+            "Cannot encode a string with characters above U+00FF",
+            ValueError,
         ) from None
 
 
@@ -406,7 +413,7 @@ def atob(text: str) -> str:
         raise js_error("InvalidCharacterError", "Invalid base64 string", ValueError) from None
 
 
-def structuredClone(value: Any) -> Any:  # noqa: N802
+def structuredClone(value: Any) -> Any:
     import copy
 
     return copy.deepcopy(value)

@@ -156,9 +156,12 @@ class JsException(Exception):
         if message == "" and name not in _ERROR_NAMES:
             # JsException("some text"): a message with the generic name.
             name, message = "Error", name
-        super().__init__(f"{name}: {message}" if message else name)
+        super().__init__(message or name)
         self.name = name
         self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}" if self.message else self.name
 
     @property
     def js_error(self) -> JsObject:

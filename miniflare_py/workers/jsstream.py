@@ -35,7 +35,7 @@ class _Controller(JsProxy):
         self._stream._error = reason if reason is not None else "stream errored"
 
     @property
-    def desiredSize(self) -> int:  # noqa: N802
+    def desiredSize(self) -> int:
         return 1
 
 
@@ -50,16 +50,16 @@ class ReadableStream(JsProxy):
     """A stream of byte chunks; made from bytes, an async iterator, or an underlying source."""
 
     __slots__ = (
-        "_queue",
-        "_closed",
-        "_error",
-        "_pull",
         "_cancel",
+        "_closed",
+        "_disturbed",
+        "_error",
         "_iterator",
         "_locked",
-        "_disturbed",
-        "_started",
+        "_pull",
+        "_queue",
         "_start",
+        "_started",
     )
 
     def __init__(self, source: Any = None, strategy: Any = None, **kwargs: Any) -> None:
@@ -149,7 +149,7 @@ class ReadableStream(JsProxy):
         finally:
             self._locked = False
 
-    def getReader(self, *_: Any, **__: Any) -> _Reader:  # noqa: N802
+    def getReader(self, *_: Any, **__: Any) -> _Reader:
         if self._locked:
             raise js_error("TypeError", "ReadableStream is locked", TypeError)
         self._locked = True
@@ -196,7 +196,7 @@ class _Reader(JsProxy):
             return JsObject(done=True, value=None)
         return JsObject(done=False, value=Uint8Array(chunk))
 
-    def releaseLock(self) -> None:  # noqa: N802
+    def releaseLock(self) -> None:
         self._stream._locked = False
 
     async def cancel(self, reason: Any = None) -> None:

@@ -52,7 +52,9 @@ def _parse(url: str, base: str | None = None) -> tuple[str, str, str, str, str]:
 
 # An http(s) URL already in normal form (lower-case host, no port, a path, no characters that
 # need encoding): most URLs a worker builds; taken as is, without parsing.
-_NORMAL = re.compile(r"https?://[a-z0-9.\-]+/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*)?")
+_NORMAL = re.compile(
+    r"https?://[a-z0-9.\-]+/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*)?"
+)
 
 
 def normalize_url(url: str) -> str:
@@ -70,7 +72,7 @@ def normalize_url(url: str) -> str:
 class URL(JsProxy):
     """A parsed URL; properties are read and written as in JavaScript (`pathname`, `search`...)."""
 
-    __slots__ = ("_scheme", "_netloc", "_path", "_query", "_fragment", "_params")
+    __slots__ = ("_fragment", "_netloc", "_params", "_path", "_query", "_scheme")
 
     def __init__(self, url: Any, base: Any = None) -> None:
         base = None if base is None or base is jsnull else str(base)
@@ -127,7 +129,9 @@ class URL(JsProxy):
     def port(self, value: Any) -> None:
         value = str(value)
         default = _SPECIAL_PORTS.get(self._scheme)
-        self.host = self.hostname if not value or value == str(default) else f"{self.hostname}:{value}"
+        self.host = (
+            self.hostname if not value or value == str(default) else f"{self.hostname}:{value}"
+        )
 
     @property
     def origin(self) -> str:
@@ -155,7 +159,7 @@ class URL(JsProxy):
         self._params = None
 
     @property
-    def searchParams(self) -> URLSearchParams:  # noqa: N802
+    def searchParams(self) -> URLSearchParams:
         if self._params is None:
             params = URLSearchParams(self._query)
             params._on_change = self._params_changed
@@ -184,10 +188,10 @@ class URL(JsProxy):
         credentials = self._netloc.rpartition("@")[0]
         return credentials.partition(":")[2]
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return self.href
 
-    toJSON = toString  # noqa: N815
+    toJSON = toString
 
     def __str__(self) -> str:
         return self.href

@@ -18,7 +18,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-__all__ = ["PUBLIC_NAMES", "install", "installed"]
+__all__ = ["PUBLIC_NAMES", "finder", "install", "installed"]
 
 #: Public top-level name -> pyflare's module.
 PUBLIC_NAMES = {
@@ -74,6 +74,11 @@ class _PublicNamesFinder(importlib.abc.MetaPathFinder):
 
 
 _FINDER = _PublicNamesFinder()
+
+
+def finder() -> importlib.abc.MetaPathFinder:
+    """The finder `install()` puts on `sys.meta_path`."""
+    return _FINDER
 
 
 def installed() -> bool:

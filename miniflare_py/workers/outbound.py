@@ -57,11 +57,8 @@ async def send(request: JsRequest) -> JsResponse:
     pairs: list[tuple[str, str]] = [
         (name.lower(), value) for name, value in response.headers.multi_items()
     ]
-    result = JsResponse._make(
-        content or None, response.status_code, response.reason_phrase, pairs
-    )
+    result = JsResponse._make(content or None, response.status_code, response.reason_phrase, pairs)
     result.url = str(response.url)
     result.redirected = bool(response.history)
     result.type = "basic"
     return result
-

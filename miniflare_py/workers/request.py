@@ -53,7 +53,7 @@ class Request:
 
     __slots__ = ("_js_request",)
 
-    def __init__(self, input: Request | str | JsRequest, **other_options: Any) -> None:  # noqa: A002
+    def __init__(self, input: Request | str | JsRequest, **other_options: Any) -> None:
         if isinstance(input, JsRequest):
             if other_options:
                 raise ValueError("Expected no options when constructing Request from a js.Request")
@@ -70,9 +70,7 @@ class Request:
         self._js_request = JsRequest._js_new(source, **other_options)
 
     @classmethod
-    def _make(
-        cls, url: str, method: str, pairs: HeaderPairs, body: bytes | None = None
-    ) -> Request:
+    def _make(cls, url: str, method: str, pairs: HeaderPairs, body: bytes | None = None) -> Request:
         """The engine's constructor for a request that came in over HTTP (no checks)."""
         request = cls.__new__(cls)
         request._js_request = JsRequest._incoming(url, method, pairs, body or b"")
@@ -190,4 +188,3 @@ class Request:
     async def text(self) -> str:
         self._raise_if_failed()
         return await self._js_request.text()
-

@@ -85,7 +85,7 @@ class FetchResponse(_PyodideFetchResponse):
         """A snapshot: case-insensitive, a missing header is None, `get_all()` for repeats."""
         return HeaderMessage(list(self.js_response._pairs))
 
-    async def formData(self) -> FormData:  # noqa: N802
+    async def formData(self) -> FormData:
         return await self.form_data()
 
     async def form_data(self) -> FormData:

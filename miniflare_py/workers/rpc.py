@@ -337,7 +337,7 @@ class _DurableObjectNamespaceWrapper:
     def get(self, *args: Any, **kwargs: Any) -> _FetcherWrapper:
         return _FetcherWrapper(self._binding.get(*args, **kwargs))
 
-    def getByName(self, *args: Any, **kwargs: Any) -> _FetcherWrapper:  # noqa: N802
+    def getByName(self, *args: Any, **kwargs: Any) -> _FetcherWrapper:
         return _FetcherWrapper(self._binding.getByName(*args, **kwargs))
 
     def jurisdiction(self, *args: Any, **kwargs: Any) -> _DurableObjectNamespaceWrapper:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from http import HTTPMethod
-from typing import Any, Protocol, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict
 
 from .formdata import FormData
+
+if TYPE_CHECKING:
+    from . import js
+    from .jsbuffer import JsBuffer
 
 __all__ = ["Body", "Context", "FetchKwargs", "Headers", "JSBody", "RequestInitCfProperties"]
 
 
 class Context(Protocol):
-    def waitUntil(self, other: Awaitable[Any]) -> None: ...  # noqa: N802
+    def waitUntil(self, other: Awaitable[Any]) -> None: ...
 
 
 JSBody: TypeAlias = "js.Blob | JsBuffer | js.FormData | js.ReadableStream | js.URLSearchParams"
@@ -46,6 +50,3 @@ class FetchKwargs(TypedDict, total=False):
     redirect: str | None
     cf: RequestInitCfProperties | None
     fetcher: Any | None
-
-
-_ = FormData  # named in the Body alias

@@ -8,4 +8,4 @@ __version__ = "0.28.2"
 
 __all__ = ["__version__", "ffi", "http", "webloop"]
 
-from . import ffi, http, webloop  # noqa: E402
+from . import ffi, http, webloop

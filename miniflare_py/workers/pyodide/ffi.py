@@ -154,7 +154,7 @@ class JsDoubleProxy(JsProxy):
     """A Python object handed to JavaScript (`create_proxy`): calls and attributes reach it;
     `destroy()` releases it, `getBuffer()` exposes a buffer's bytes."""
 
-    __slots__ = ("_target", "_destroyed")
+    __slots__ = ("_destroyed", "_target")
 
     def __init__(self, target: Any) -> None:
         self._target = target
@@ -169,7 +169,7 @@ class JsDoubleProxy(JsProxy):
     def copy(self) -> JsDoubleProxy:
         return JsDoubleProxy(self._target)
 
-    def getBuffer(self, type: str | None = None) -> _PyBuffer:  # noqa: A002, N802
+    def getBuffer(self, type: str | None = None) -> _PyBuffer:
         return _PyBuffer(Uint8Array(bytes(memoryview(self._target))))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -357,4 +357,3 @@ def unregister_js_module(name: str) -> None:
     import sys
 
     sys.modules.pop(name, None)
-

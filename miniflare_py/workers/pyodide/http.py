@@ -142,7 +142,7 @@ class FetchResponse:
         return await self.js_response._consume()
 
     async def unpack_archive(
-        self, *, extract_dir: str | None = None, format: str | None = None  # noqa: A002
+        self, *, extract_dir: str | None = None, format: str | None = None
     ) -> None:
         """Unpack the body (a zip or tar archive) into `extract_dir` (default: the cwd)."""
         import shutil
