@@ -193,6 +193,15 @@ class JsObject(JsDict, JsProxy):
 
     __slots__ = ()
 
+    def to_py(
+        self,
+        *,
+        depth: int = -1,
+        default_converter: Callable[[Any, Callable[[Any], Any], Any], Any] | None = None,
+    ) -> Any:
+        """A plain dict (values converted as Pyodide's `to_py` does)."""
+        return convert_to_py(self, depth, default_converter)
+
     def object_keys(self) -> list[str]:
         return list(self.keys())
 

@@ -200,9 +200,9 @@ class _BindingWrapper:
         if cls.__dict__.get("_js_name"):
             cls._js_class = JsClass(cls._js_name, cls)
 
-    def __init__(self, binding: Any) -> None:
-        if binding is self:
-            return
+    def __init__(self, binding: Any = _NOT_SET) -> None:
+        if binding is self or binding is _NOT_SET:
+            return  # pyflare's own binding: nothing to forward to
         self._binding = binding
 
     def _forwarded(self) -> Any:

@@ -341,15 +341,15 @@ def can_run_sync() -> bool:
 
 
 def register_js_module(name: str, jsproxy: Any) -> None:
-    """Make `jsproxy` importable as the module `name`."""
+    """Make `jsproxy` importable as the module `name` (its attributes are the module's)."""
     import sys
     import types
 
-    module = types.ModuleType(name)
-    for key in dir(jsproxy):
-        if not key.startswith("_"):
-            setattr(module, key, getattr(jsproxy, key))
-    sys.modules[name] = module
+    class _JsModule(types.ModuleType):
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(jsproxy, attr)
+
+    sys.modules[name] = _JsModule(name)
 
 
 def unregister_js_module(name: str) -> None:
