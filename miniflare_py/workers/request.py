@@ -12,7 +12,7 @@ from .headers import HeaderMessage
 from .jsbuffer import ArrayBuffer
 from .jsheaders import HeaderPairs
 from .jsheaders import Headers as JsHeaders
-from .jshttp import JsRequest
+from .jshttp import _DEFAULT_CF, JsRequest
 from .jsobject import JsException, jsnull
 from .jsstream import ReadableStream
 
@@ -74,6 +74,21 @@ class Request:
         """The engine's constructor for a request that came in over HTTP (no checks)."""
         request = cls.__new__(cls)
         request._js_request = JsRequest._incoming(url, method, pairs, body or b"")
+        return request
+
+    @classmethod
+    def _incoming(
+        cls, url: str, method: str = "GET", headers: Any = None, body: Any = None
+    ) -> Request:
+        """A request as if it came in over HTTP (checked as the constructor checks it, with
+        the local `cf` object): what `Miniflare.fetch` dispatches."""
+        options: dict[str, Any] = {"method": method}
+        if headers:
+            options["headers"] = headers
+        if body is not None:
+            options["body"] = body
+        request = cls(url, **options)
+        request._js_request._cf = _DEFAULT_CF
         return request
 
     def __repr__(self) -> str:
