@@ -11,7 +11,7 @@ from worker_durable_object import TestDurableObject  # noqa: F401 - registers th
 from worker_workflow import TestWorkflow  # noqa: F401 - registers the class
 from workers import Response, WorkerEntrypoint
 
-RECEIVED_MESSAGES = []
+RECEIVED_MESSAGES: list[dict] = []
 
 
 class Default(WorkerEntrypoint):

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pytest
 
@@ -134,7 +134,7 @@ class PyflareOptions:
     env: str | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
     migrations: bool = True
-    clock: str = "virtual"
+    clock: Literal["virtual", "real"] = "virtual"
 
     @classmethod
     def for_request(cls, request: pytest.FixtureRequest) -> PyflareOptions:

@@ -58,6 +58,16 @@ def test_names_exist_only_once_a_worker_is_loaded(tmp_path: Path) -> None:
         assert workers.rpc._BindingWrapper is real_rpc._BindingWrapper
         assert asgi is workers.asgi and asgi.__name__ == "workers.asgi"
         assert (js.__name__, pyodide.ffi.__name__) == ("js", "pyodide.ffi")
+        # the real spec stays, so relative imports inside them resolve without warnings
+        assert js.__spec__.name == "miniflare_py.workers.js"
+        import warnings
+        warnings.simplefilter("error")
+        js.Response.new("x")
+        import asyncio
+        try:
+            asyncio.run(js.fetch("http://127.0.0.1:9/"))
+        except OSError:
+            pass
         try:
             from workers import nope
         except ImportError as exc:

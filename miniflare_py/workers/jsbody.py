@@ -23,6 +23,8 @@ class Blob(JsProxy):
     """JavaScript's `Blob`: immutable bytes with a MIME `type`."""
 
     __slots__ = ("_data", "type")
+    _data: bytes
+    type: str
 
     def __init__(self, parts: Any = None, options: Any = None, **kwargs: Any) -> None:
         chunks = []
@@ -164,6 +166,7 @@ class URLSearchParams(JsProxy):
     """JavaScript's `URLSearchParams` (`application/x-www-form-urlencoded` pairs)."""
 
     __slots__ = ("_on_change", "_pairs")
+    _pairs: list[tuple[str, str]]
 
     def __init__(self, init: Any = None) -> None:
         self._on_change: Any = None
@@ -289,13 +292,15 @@ def parse_form_data(data: bytes, content_type: str | None) -> FormData:
     if not message.is_multipart():
         raise js_error("TypeError", "Failed to parse body as FormData.", TypeError)
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if name is None:
+        field = part.get_param("name", header="content-disposition")
+        if not isinstance(field, str):
             continue
-        payload = part.get_payload(decode=True) or b""
-        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
+        filename = part.get_filename(None)
         if filename is None:
-            form.append(str(name), payload.decode(part.get_content_charset() or "utf-8"))
+            form.append(field, payload.decode(part.get_content_charset() or "utf-8"))
         else:
-            form.append(str(name), File([payload], filename, type=part.get_content_type()))
+            form.append(field, File([payload], filename, type=part.get_content_type()))
     return form

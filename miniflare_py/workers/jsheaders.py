@@ -77,7 +77,7 @@ def combined(pairs: HeaderPairs) -> list[tuple[str, str]]:
     grouped: dict[str, list[str]] = {}
     for name, value in pairs:
         grouped.setdefault(name, []).append(value)
-    out = []
+    out: list[tuple[str, str]] = []
     for name in sorted(grouped):
         values = grouped[name]
         if name == "set-cookie":

@@ -20,6 +20,8 @@ from .jsurl import normalize_url
 
 __all__ = ["JsRequest", "JsResponse", "js_stringify"]
 
+Bytes = bytes  # `bytes` is also a method name of the body classes below
+
 NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _USED = (
@@ -52,9 +54,10 @@ class _JsBody(JsProxy):
 
     __slots__ = ("_body", "_headers", "_pairs", "_used")
 
-    _body: bytes | ReadableStream | None
+    _body: Bytes | ReadableStream | None
     _used: bool
     _pairs: HeaderPairs
+    _headers: Headers | None
 
     @property
     def headers(self) -> Headers:
@@ -83,7 +86,7 @@ class _JsBody(JsProxy):
         if self.bodyUsed:
             raise js_error("TypeError", _USED, TypeError)
 
-    async def _consume(self) -> bytes:
+    async def _consume(self) -> Bytes:
         self._check_unused()
         self._used = True
         body = self._body
@@ -118,7 +121,7 @@ class _JsBody(JsProxy):
         data = await self._consume()
         return parse_form_data(data, get_combined(self._pairs, "content-type"))
 
-    def _clone_body(self) -> bytes | ReadableStream | None:
+    def _clone_body(self) -> Bytes | ReadableStream | None:
         self._check_unused()
         body = self._body
         if isinstance(body, ReadableStream):
@@ -184,11 +187,16 @@ class JsResponse(_JsBody):
 
     status: int
     statusText: str
+    url: str
+    type: str
+    redirected: bool
+    webSocket: Any
+    encodeBody: str
 
     @classmethod
     def _make(
         cls,
-        body: bytes | ReadableStream | None,
+        body: Bytes | ReadableStream | None,
         status: int,
         status_text: str,
         pairs: HeaderPairs,
@@ -240,7 +248,7 @@ class JsResponse(_JsBody):
         copy.url, copy.type, copy.redirected = self.url, self.type, self.redirected
         return copy
 
-    async def _wire_body(self) -> bytes:
+    async def _wire_body(self) -> Bytes:
         """All the body's bytes for sending (the engine's read; does not mark it used)."""
         body = self._body
         if body is None:
@@ -261,6 +269,12 @@ class JsRequest(_JsBody):
 
     method: str
     url: str
+    _cf: Any
+    redirect: str
+    signal: Any
+    fetcher: Any
+    keepalive: bool
+    integrity: str
 
     @classmethod
     def _make(
@@ -268,7 +282,7 @@ class JsRequest(_JsBody):
         url: str,
         method: str,
         pairs: HeaderPairs,
-        body: bytes | ReadableStream | None,
+        body: Bytes | ReadableStream | None,
         cf: Any = None,
     ) -> JsRequest:
         """The engine's constructor (url absolute and normalised, method upper-case)."""
@@ -288,7 +302,7 @@ class JsRequest(_JsBody):
         return request
 
     @classmethod
-    def _incoming(cls, url: str, method: str, pairs: HeaderPairs, body: bytes) -> JsRequest:
+    def _incoming(cls, url: str, method: str, pairs: HeaderPairs, body: Bytes) -> JsRequest:
         """A request that came in over HTTP: its `cf` is the local default object."""
         return cls._make(url, method, pairs, body, _DEFAULT_CF)
 
@@ -312,7 +326,7 @@ class JsRequest(_JsBody):
             pairs = header_pairs(headers)
         body = opts.get("body")
         if body is None or body is jsnull:
-            payload: bytes | ReadableStream | None = None
+            payload: Bytes | ReadableStream | None = None
             if source is not None and source._body is not None:
                 payload = source._clone_body()
                 source._used = True  # the body moves to the new request, as in JS

@@ -180,7 +180,7 @@ class JSON:
     def stringify(value: Any, replacer: Any = None, space: Any = None) -> str | None:
         if value is None:
             return None  # JSON.stringify(undefined) is undefined
-        indent = space if isinstance(space, int) and space > 0 else None
+        indent: int | str | None = space if isinstance(space, int) and space > 0 else None
         if isinstance(space, str) and space:
             indent = space
         separators = (",", ":") if indent is None else (",", ": ")

@@ -44,20 +44,17 @@ def _show(module: ModuleType, public: str) -> None:
 
 
 class _AliasLoader(importlib.abc.Loader):
-    def __init__(self, real: str) -> None:
-        self.real = real
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.real_spec = module.__spec__
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module(self.real)
+        return self.module
 
     def exec_module(self, module: ModuleType) -> None:
         # module_from_spec gave the module this alias spec: put its real one back, so relative
         # imports inside it keep resolving under miniflare_py.
-        real = sys.modules[self.real]
-        spec = getattr(real, "__spec__", None)
-        if spec is not None and spec.name != self.real:
-            spec = importlib.util.find_spec(self.real)
-        module.__spec__ = spec
+        module.__spec__ = self.real_spec
 
 
 class _PublicNamesFinder(importlib.abc.MetaPathFinder):
@@ -70,7 +67,7 @@ class _PublicNamesFinder(importlib.abc.MetaPathFinder):
         module = importlib.import_module(real)
         _show(module, fullname)
         is_package = hasattr(module, "__path__")
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_package)
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(module), is_package=is_package)
 
 
 _FINDER = _PublicNamesFinder()

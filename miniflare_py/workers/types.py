@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from http import HTTPMethod
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from .formdata import FormData
-
-if TYPE_CHECKING:
-    from . import js
-    from .jsbuffer import JsBuffer
 
 __all__ = ["Body", "Context", "FetchKwargs", "Headers", "JSBody", "RequestInitCfProperties"]
 
@@ -19,9 +15,11 @@ class Context(Protocol):
     def waitUntil(self, other: Awaitable[Any]) -> None: ...
 
 
-JSBody: TypeAlias = "js.Blob | JsBuffer | js.FormData | js.ReadableStream | js.URLSearchParams"
-Body: TypeAlias = "str | FormData | JSBody"
-Headers: TypeAlias = "dict[str, str] | list[tuple[str, str]] | js.Headers"
+# As in the SDK, these name types in strings (for reading, not for type checkers here: the `js`
+# names are JavaScript classes).
+JSBody = "js.Blob | JsBuffer | js.FormData | js.ReadableStream | js.URLSearchParams"
+Body = "str | FormData | JSBody"
+Headers = "dict[str, str] | list[tuple[str, str]] | js.Headers"
 
 
 class RequestInitCfProperties(TypedDict, total=False):
@@ -44,8 +42,8 @@ class RequestInitCfProperties(TypedDict, total=False):
 class FetchKwargs(TypedDict, total=False):
     """The options of `workers.fetch` and `workers.Request`."""
 
-    headers: Headers | None
-    body: Body | None
+    headers: dict[str, str] | list[tuple[str, str]] | Any | None
+    body: str | FormData | Any | None
     method: HTTPMethod | None
     redirect: str | None
     cf: RequestInitCfProperties | None

@@ -227,7 +227,7 @@ def to_js(
     depth: int = -1,
     pyproxies: Any = None,
     create_pyproxies: bool = True,
-    dict_converter: Callable[[Iterable[JsArray]], Any] | None = None,
+    dict_converter: Callable[[Iterable[Any]], Any] | None = None,
     default_converter: Callable[[Any, Callable[[Any], Any], Any], Any] | None = None,
     eager_converter: Callable[[Any, Callable[[Any], Any], Any], Any] | None = None,
 ) -> Any:
