@@ -3,9 +3,11 @@ worker's `env` and `ctx` the module-level names (`workers.env`, `workers.wait_un
 
 from __future__ import annotations
 
-import asyncio
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["bound_env", "current_ctx", "current_env", "current_loop", "inside_handler"]
 

@@ -3,10 +3,8 @@ that turn a body into bytes and a default content type, or bytes back into form 
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+import os
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -135,7 +133,7 @@ class FormData(JsProxy):
         return self.entries()
 
     def _encode(self) -> tuple[bytes, str]:
-        boundary = f"----pyflareFormBoundary{uuid.uuid4().hex}"
+        boundary = f"----pyflareFormBoundary{os.urandom(12).hex()}"
         parts = []
         for name, value in self._entries:
             disposition = f'form-data; name="{_escape(name)}"'
@@ -287,6 +285,9 @@ def parse_form_data(data: bytes, content_type: str | None) -> FormData:
             "MIME types: multipart/form-data, application/x-www-form-urlencoded",
             TypeError,
         )
+    import email.parser  # only here: the email package is slow to import
+    import email.policy
+
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + data)
     if not message.is_multipart():

@@ -11,7 +11,6 @@ loads a worker and for a pytest session that uses its plugin, never on import.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -43,7 +42,7 @@ def _show(module: ModuleType, public: str) -> None:
     module.__name__ = _SHOWN.get(module.__spec__.name if module.__spec__ else "", public)
 
 
-class _AliasLoader(importlib.abc.Loader):
+class _AliasLoader:  # a loader (create_module/exec_module); importlib.abc is slow to import
     def __init__(self, module: ModuleType) -> None:
         self.module = module
         self.real_spec = module.__spec__
@@ -57,7 +56,7 @@ class _AliasLoader(importlib.abc.Loader):
         module.__spec__ = self.real_spec
 
 
-class _PublicNamesFinder(importlib.abc.MetaPathFinder):
+class _PublicNamesFinder:  # a meta path finder
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         real = _real_name(fullname)
         if real is None:
@@ -73,7 +72,7 @@ class _PublicNamesFinder(importlib.abc.MetaPathFinder):
 _FINDER = _PublicNamesFinder()
 
 
-def finder() -> importlib.abc.MetaPathFinder:
+def finder() -> Any:
     """The finder `install()` puts on `sys.meta_path`."""
     return _FINDER
 

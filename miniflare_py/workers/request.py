@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from http import HTTPMethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .blob import Blob
 from .formdata import FormData
-from .headers import HeaderMessage
 from .jsbuffer import ArrayBuffer
 from .jsheaders import HeaderPairs
 from .jsheaders import Headers as JsHeaders
 from .jshttp import _DEFAULT_CF, JsRequest
 from .jsobject import JsException, jsnull
 from .jsstream import ReadableStream
+
+if TYPE_CHECKING:
+    from .headers import HeaderMessage
 
 __all__ = ["Request", "js_body", "js_headers"]
 
@@ -127,6 +129,9 @@ class Request:
 
     @property
     def headers(self) -> HeaderMessage:
+        """A snapshot shaped like `http.client.HTTPMessage` (see `headers.py`)."""
+        from .headers import HeaderMessage  # http.client is imported on first use
+
         return HeaderMessage(list(self._js_request._pairs))
 
     @property

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .blob import Blob
 from .formdata import FormData
-from .headers import HeaderMessage
 from .jsbody import extract_body
 from .jsheaders import Headers as JsHeaders
 from .jsheaders import check_pair, header_pairs
@@ -22,6 +21,9 @@ from .jsobject import JsException, JsProxy
 from .jsstream import ReadableStream
 from .pyodide.http import FetchResponse as _PyodideFetchResponse
 from .request import _python_error
+
+if TYPE_CHECKING:
+    from .headers import HeaderMessage
 
 __all__ = ["RESPONSE_ACCEPTED_TYPES", "FetchResponse", "Response"]
 
@@ -83,6 +85,8 @@ class FetchResponse(_PyodideFetchResponse):
     @property
     def headers(self) -> HeaderMessage:  # type: ignore[override]
         """A snapshot: case-insensitive, a missing header is None, `get_all()` for repeats."""
+        from .headers import HeaderMessage  # http.client is imported on first use
+
         return HeaderMessage(list(self.js_response._pairs))
 
     async def formData(self) -> FormData:

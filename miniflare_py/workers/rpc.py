@@ -50,7 +50,6 @@ from .jsbody import File as JsFile
 from .jsbody import FormData as JsFormData
 from .jsdict import JsDict
 from .jshttp import JsRequest, JsResponse
-from .jsmisc import JsDate, JsError
 from .jsobject import JsClass, JsObject, JsProxy, jsnull
 from .pyodide.ffi import create_proxy, to_js
 from .request import Request
@@ -79,6 +78,8 @@ def _js_name_of(value: Any) -> str | None:
 
 
 def _from_rpc_converter(value: Any, convert: Callable[[Any], Any], cache: Any) -> Any:
+    from .jsmisc import JsDate, JsError
+
     if value is jsnull:
         return None
     if isinstance(value, JsResponse):
@@ -140,6 +141,8 @@ def _raise_on_disabled_type(value: Any) -> None:
 
 
 def _to_rpc_converter(value: Any, convert: Callable[[Any], Any], cache: Any) -> Any:
+    from .jsmisc import JsDate, JsError
+
     if value is None:
         return jsnull
     if isinstance(value, _BindingWrapper):

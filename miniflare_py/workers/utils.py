@@ -8,15 +8,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from .context import bound_env, current_env
-from .headers import HeaderMessage
 from .jsheaders import Headers as JsHeaders
 from .jsobject import JsException, jsnull
 from .workflows import NonRetryableError
 
 __all__ = ["import_from_javascript", "patch_env"]
-
-#: `http.client.HTTPMessage` that is also a Mapping: what `.headers` returns.
-HTTPMessageMapping = HeaderMessage
 
 
 def import_from_javascript(module_name: str) -> Any:
@@ -117,7 +113,17 @@ def _to_js_headers(headers: Any) -> JsHeaders:
     raise TypeError("Received unexpected type for headers argument")
 
 
-def _js_headers_to_http_message(js_headers: Any) -> HeaderMessage:
+def _js_headers_to_http_message(js_headers: Any) -> Any:
+    from .headers import HeaderMessage
+
     if isinstance(js_headers, HeaderMessage):
         return js_headers
     return HeaderMessage(list(js_headers._pairs))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HTTPMessageMapping":  # the SDK's name for what `.headers` returns
+        from .headers import HeaderMessage
+
+        return HeaderMessage
+    raise AttributeError(f"module 'workers.utils' has no attribute {name!r}")

@@ -9,15 +9,17 @@ Pyodide 0.28 exports is here. `run_sync` cannot suspend the WebAssembly stack as
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..context import current_loop
 from ..jsbuffer import JsBuffer, TypedArray, Uint8Array
 from ..jsobject import JsArray, JsException, JsNull, JsProxy, js_class, jsnull
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "IN_BROWSER",
@@ -296,14 +298,16 @@ def _awaitable(value: Any) -> Awaitable[Any]:
 
 _PRIMITIVES = frozenset({str, int, float, bool})
 _helper_lock = threading.Lock()
-_helper: concurrent.futures.ThreadPoolExecutor | None = None
+_helper: ThreadPoolExecutor | None = None
 
 
-def _helper_pool() -> concurrent.futures.ThreadPoolExecutor:
+def _helper_pool() -> ThreadPoolExecutor:
     global _helper
     with _helper_lock:
         if _helper is None:
-            _helper = concurrent.futures.ThreadPoolExecutor(1, "pyflare-run-sync")
+            from concurrent.futures import ThreadPoolExecutor
+
+            _helper = ThreadPoolExecutor(1, "pyflare-run-sync")
         return _helper
 
 
