@@ -7,15 +7,27 @@ STAMP := $(VENV)/.installed
 # skipped; any other Python runs them too.
 CONFORMANCE_PYTHON ?= $(shell python3.13 -c "" >/dev/null 2>&1 && echo python3.13 || echo $(PYTHON))
 
-.PHONY: dev test lint format bench clean conformance conformance-run
+.PHONY: dev test lint format bench clean venv venv-locked conformance conformance-run
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+## create .venv and install pyflare (editable) with its test and dev tools
+venv: $(STAMP)
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	touch $(STAMP)
+# `make dev` and `make test` may start together in a fresh clone: the venv is created and
+# installed under a lock, and the step checks again under the lock whether it is still to do.
+# (The uninstall drops the distribution's old name, `pyflare`, from a venv made before 0.1.0.)
+$(STAMP): pyproject.toml
+	@$(PYTHON) tools/with_lock.py $(VENV).lock $(MAKE) --no-print-directory venv-locked
+
+venv-locked:
+	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+		set -e; \
+		[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet --upgrade pip; \
+		$(BIN)/python -m pip uninstall --quiet --yes pyflare 2>/dev/null || true; \
+		$(BIN)/python -m pip install --quiet -e '.[test,dev]'; \
+		touch $(STAMP); \
+		echo "pyflare is installed in $(VENV): run it as $(BIN)/pyflare, or '. $(BIN)/activate' first"; \
+	fi
 
 ## serve the seed's example worker at http://127.0.0.1:8787
 dev: $(STAMP)
@@ -46,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf .venv .venv-* .pytest_cache .cache build *.egg-info
+	rm -rf .venv .venv-* .venv.lock .pytest_cache .cache build dist *.egg-info

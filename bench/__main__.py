@@ -20,7 +20,7 @@ from typing import Any
 
 from .common import error_row, machine_info
 
-MODULES = ("d1", "queues", "seed", "fetch_path", "startup")
+MODULES = ("d1", "queues", "durable_objects", "seed", "fetch_path", "startup")
 RESULTS = Path(__file__).resolve().with_name("results.json")
 
 

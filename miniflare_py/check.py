@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .bindings import Finding
     from .runtime import Miniflare
 
 __all__ = [
@@ -54,8 +55,6 @@ EXIT_CODES: Mapping[str, int] = {
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NO_BODY = object()
-# Counters that show a message reached a queue at some point of the run.
-_SEEN = ("pending", "delayed", "in_flight", "acked", "retried", "dead_lettered", "dropped")
 
 
 @dataclass(frozen=True)
@@ -204,7 +203,7 @@ class _Capture(logging.Handler):
         for record in reversed(self.records):
             if (
                 str(record.msg).startswith(starts_with)
-                and (not args or record.args == args)
+                and (not args or tuple(record.args or ())[: len(args)] == args)
                 and record.exc_info
                 and record.exc_info[1] is not None
             ):
@@ -213,33 +212,26 @@ class _Capture(logging.Handler):
 
 
 def _message(record: logging.LogRecord) -> str:
-    """A log record's message, with the exception it carries (the log line alone would say
-    that a handler raised, but not what)."""
+    """A log record's message, with the exception it carries when the message does not already
+    name it (the log line alone would say that a handler raised, but not what)."""
     message = record.getMessage()
     if record.exc_info and record.exc_info[1] is not None:
         error = record.exc_info[1]
-        message += f": {type(error).__name__}: {error}"
+        what = f"{type(error).__name__}: {error}"
+        if what not in message:
+            message += f": {what}"
     return message
-
-
-_PACKAGE = str(Path(__file__).resolve().parent)
 
 
 def user_traceback(exc: BaseException) -> str | None:
     """The traceback of what a worker raised (or what made it fail to import), without
     pyflare's and importlib's frames; None when no frame of the user's is left."""
+    from .tracebacks import format_user_exception, has_user_frames
+
     error = exc.__cause__ or exc
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith(("<frozen", _PACKAGE))
-    ]
-    if not frames and not isinstance(error, SyntaxError):
+    if not has_user_frames(error) and not isinstance(error, SyntaxError):
         return None
-    lines = ["Traceback (most recent call last):\n"] if frames else []
-    lines += traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(error), error)
-    return "".join(lines).rstrip()
+    return format_user_exception(error)
 
 
 async def run_check(options: CheckOptions) -> CheckReport:
@@ -309,38 +301,35 @@ async def _run(options: CheckOptions, report: CheckReport, capture: _Capture) ->
                 f"{failed_background} waitUntil() task(s) failed (see the log)",
                 capture.last_traceback("A waitUntil() task failed"),
             )
-        _judge_queues(mf, report, capture)
+        _judge(mf, report, capture, drained=options.drain)
         report.virtual_seconds = mf.clock.now() - started_at
     finally:
         await mf.close()
 
 
 def _check_serving(mf: Miniflare, report: CheckReport) -> bool:
-    """Every consumer needs a `queue` handler; a DLQ nobody consumes is worth a warning."""
+    """What each binding needs of the worker (a consumer needs a `queue` handler, ...), and a
+    cron without a `scheduled` handler; a failure here stops the check."""
     worker = mf.worker
     assert worker is not None
-    consumers = mf.config.queue_consumers
-    consumed = {c.queue for c in consumers}
-    if consumers and not worker.handles("queue"):
-        names = ", ".join(sorted(consumed))
-        report.fail(
-            "worker",
-            f"{mf.config.main.name} defines no queue handler, but the config has consumers for "
-            f"{names}: add `async def queue(self, batch)` to Default (or `on_queue`)",
-        )
-        return False
-    for consumer in consumers:
-        dlq = consumer.dead_letter_queue
-        if dlq and dlq not in consumed:
-            report.warnings.append(
-                f'messages dead-lettered from "{consumer.queue}" stay in "{dlq}": no consumer '
-                "for it in this worker"
-            )
+    serving = True
+    for instance in mf.bindings.values():
+        for finding in instance.check_worker(worker):
+            serving = _record(report, finding) and serving
     if mf.config.crons and not worker.handles("scheduled"):
         report.warnings.append(
             f"[triggers] crons are set but {mf.config.main.name} defines no scheduled handler"
         )
-    return True
+    return serving
+
+
+def _record(report: CheckReport, finding: Finding) -> bool:
+    """Put a binding's finding in the report; False when it is a failure."""
+    if finding.kind is None:
+        report.warnings.append(finding.message)
+        return True
+    report.fail(finding.kind, finding.message, finding.details)
+    return False
 
 
 async def _migrate(mf: Miniflare, report: CheckReport) -> bool:
@@ -351,13 +340,6 @@ async def _migrate(mf: Miniflare, report: CheckReport) -> bool:
     except D1Error as exc:
         report.fail("config", f"D1 migrations: {exc}")
         return False
-    for db in mf.config.d1_databases:
-        if db.binding not in report.migrations:
-            folder = mf.config.root / db.migrations_dir
-            report.warnings.append(
-                f"D1 {db.binding}: no migrations folder at {folder}, so the check runs on an "
-                "empty database (set migrations_dir in the config if it is elsewhere)"
-            )
     return True
 
 
@@ -391,38 +373,16 @@ async def _scheduled(mf: Miniflare, cron: str, report: CheckReport) -> Scheduled
 
 
 async def _drain(mf: Miniflare, report: CheckReport) -> None:
-    from .queues import QueueDrainError
-
-    try:
-        await mf.queues.drain()
-    except QueueDrainError as exc:
-        report.fail("queue", str(exc))
-        return
-    report.drained = True
+    """Deliver everything the bindings hold (queued messages, ...), jumping virtual time."""
+    drained = True
+    for instance in mf.bindings.values():
+        for finding in await instance.drain():
+            drained = _record(report, finding) and drained
+    report.drained = drained
 
 
-def _judge_queues(mf: Miniflare, report: CheckReport, capture: _Capture) -> None:
-    dead_letter_queues = {c.dead_letter_queue for c in mf.config.queue_consumers}
-    for name, stats in mf.queues.stats().items():
-        report.queues[name] = dict(stats)
-        # What the consumer raised, when it raised: why the messages were retried.
-        raised = capture.last_traceback("Queue handler raised on a batch", name)
-        if stats.get("dead_lettered"):
-            report.fail(
-                "queue",
-                f'{stats["dead_lettered"]} message(s) on "{name}" were moved to the dead letter '
-                f'queue "{stats.get("dlq")}"',
-                raised,
-            )
-        if stats.get("dropped"):
-            report.fail(
-                "queue",
-                f'{stats["dropped"]} message(s) on "{name}" were dropped',
-                None if stats.get("dead_lettered") else raised,
-            )
-        seen = sum(stats.get(key, 0) for key in _SEEN)
-        if stats.get("consumer") and not seen and name not in dead_letter_queues:
-            report.warnings.append(
-                f'the consumer of "{name}" was not exercised: no message reached it during the '
-                "check (add a --fetch that sends one)"
-            )
+def _judge(mf: Miniflare, report: CheckReport, capture: _Capture, *, drained: bool) -> None:
+    report.queues = {name: dict(stats) for name, stats in mf.queues.stats().items()}
+    for instance in mf.bindings.values():
+        for finding in instance.judge(drained=drained, logged=capture.last_traceback):
+            _record(report, finding)

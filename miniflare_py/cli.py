@@ -1,22 +1,75 @@
-"""The `pyflare` command: click groups only; each command lives in `miniflare_py.commands`."""
+"""The `pyflare` command: click groups only; each command lives in `miniflare_py.commands`.
+
+How it ends: a user mistake is one line on stderr (`Error: ...`, exit 1, or 2 for a bad command
+line) and never a traceback; an exception nobody expected is a pyflare bug, so it prints its
+traceback and asks for a report (exit 1).
+"""
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+from typing import Any
+
 import click
 
+from .bindings import binding_types
 from .commands.check import check
-from .commands.d1 import d1
 from .commands.dev import dev
-from .commands.queues import queues
+from .commands.options import color_option
+from .console import DISTRIBUTION, report_bug
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pyflare", prog_name="pyflare")
+class PyflareGroup(click.Group):
+    """click's group, with one-line usage errors and a bug report for unexpected exceptions."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = ""
+            if exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} {exc.ctx.help_option_names[0]}')"
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except BrokenPipeError:
+            # The reader went away (`pyflare ... | head`): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
+        except Exception as exc:
+            report_bug(exc)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=PyflareGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name=DISTRIBUTION, prog_name="pyflare")
+@color_option
 def main() -> None:
     """pyflare: Cloudflare Workers with Queues and D1, for Python, on your machine."""
 
 
 main.add_command(dev)
 main.add_command(check)
-main.add_command(d1)
-main.add_command(queues)
+# Each binding type brings its own verbs (`pyflare d1 ...`, `pyflare queues ...`).
+for _binding_type in binding_types():
+    if _binding_type.cli_command is not None:
+        _module, _, _name = _binding_type.cli_command.partition(":")
+        main.add_command(getattr(importlib.import_module(_module), _name))

@@ -14,23 +14,23 @@ works but looks wrong (an unknown key, a consumer with no producer in this worke
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import json5
 
+from .bindings import binding_types, config_export, emulated_keys
+from .bindings.unemulated import INHERITED_KEYS, not_emulated_message, unemulated_bindings
+from .config_base import ConfigError, ConfigReader, WorkerConfig, join_key, show_value
+
 __all__ = [
     "CONFIG_FILE_NAMES",
     "ConfigError",
-    "D1DatabaseConfig",
-    "QueueConsumerConfig",
-    "QueueProducerConfig",
+    "ConfigReader",
     "WorkerConfig",
     "find_config",
     "load_config",
@@ -50,63 +50,12 @@ def persist_root(config_dir: Path, persist_to: Path | None = None) -> Path:
     return (persist_to if persist_to is not None else config_dir / DEFAULT_PERSIST).resolve()
 
 
-class ConfigError(Exception):
-    """A configuration mistake a user can fix; the message names file, key, value and range."""
-
-
-@dataclass(frozen=True)
-class QueueProducerConfig:
-    binding: str
-    queue: str
-    delivery_delay: int = 0  # seconds, 0-86400
-
-
-@dataclass(frozen=True)
-class QueueConsumerConfig:
-    queue: str
-    max_batch_size: int = 10  # 1-100
-    max_batch_timeout: float = 5  # seconds, 0-60
-    max_retries: int = 3  # 0-100
-    dead_letter_queue: str | None = None
-    retry_delay: int = 0  # seconds, 0-86400
-    max_concurrency: int | None = None  # None: 1 locally
-
-
-@dataclass(frozen=True)
-class D1DatabaseConfig:
-    binding: str
-    database_name: str | None = None
-    database_id: str | None = None
-    preview_database_id: str | None = None
-    migrations_dir: str = "migrations"  # relative to the config file's folder
-    migrations_table: str = "d1_migrations"
-
-    @property
-    def persist_id(self) -> str:
-        """The id wrangler uses to name the local SQLite file."""
-        return self.preview_database_id or self.database_id or self.binding
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    path: Path  # absolute path of the config file
-    name: str | None
-    main: Path  # absolute path of the worker module
-    compatibility_date: str | None = None
-    compatibility_flags: tuple[str, ...] = ()
-    vars: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    queue_producers: tuple[QueueProducerConfig, ...] = ()
-    queue_consumers: tuple[QueueConsumerConfig, ...] = ()
-    d1_databases: tuple[D1DatabaseConfig, ...] = ()
-    crons: tuple[str, ...] = ()
-    env_name: str | None = None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def root(self) -> Path:
-        """The folder holding the config file; relative paths are resolved from here."""
-        return self.path.parent
+def __getattr__(name: str) -> Any:
+    # `from miniflare_py.config import QueueConsumerConfig` still works: binding types own
+    # their config classes now, and export them here by name.
+    if name.startswith("__"):
+        raise AttributeError(name)  # importlib probes `__path__`: no registry for that
+    return config_export(name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,17 +63,9 @@ class WorkerConfig:
 
 _Table = dict[str, Any]
 
+# The keys config.py reads itself; binding types read theirs (`registry.emulated_keys()`).
 _USED_KEYS = frozenset(
-    {
-        "name",
-        "main",
-        "compatibility_date",
-        "compatibility_flags",
-        "vars",
-        "queues",
-        "d1_databases",
-        "triggers",
-    }
+    {"name", "main", "compatibility_date", "compatibility_flags", "vars", "triggers"}
 )
 
 # Real wrangler keys that pyflare does not emulate: a config written for wrangler loads without
@@ -219,39 +160,6 @@ _IGNORED_KEYS = frozenset(
     }
 )
 
-# Wrangler's non-inheritable bindings (`vars`, `queues`, `d1_databases`, by their parsed names):
-# an [env.NAME] section starts from nothing for these. Wrangler does inherit `triggers`.
-_NOT_INHERITED = frozenset({"vars", "producers", "consumers", "d1_databases"})
-
-_PRODUCER_KEYS = frozenset({"binding", "queue", "delivery_delay", "remote"})
-_CONSUMER_KEYS = frozenset(
-    {
-        "queue",
-        "type",
-        "max_batch_size",
-        "max_batch_timeout",
-        "max_retries",
-        "dead_letter_queue",
-        "retry_delay",
-        "max_concurrency",
-        "visibility_timeout_ms",
-    }
-)
-_D1_KEYS = frozenset(
-    {
-        "binding",
-        "database_name",
-        "database_id",
-        "preview_database_id",
-        "migrations_dir",
-        "migrations_table",
-        "migrations_pattern",
-        "database_internal_env",
-        "remote",
-    }
-)
-_MAX_DELAY = 86400
-
 _COMPAT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JSON5_ERROR = re.compile(r"<string>:(\d+) (.*)", re.DOTALL)
 _DOTENV_LINE = re.compile(r"(?:export\s+)?([\w.-]+)\s*=\s*(.*)")
@@ -292,7 +200,7 @@ def load_config(
     else:
         file = Path(path)
         label = str(path)
-    reader = _Reader(label)
+    reader = _Loader(label)
     raw = reader.parse(file)
     absolute = file.resolve()
     root = absolute.parent
@@ -301,13 +209,21 @@ def load_config(
     if env is None:
         chosen = top
         name = top.get("name")
+        chosen_raw = raw
     else:
-        own = reader.section(reader.env_section(raw, env), f"env.{env}")
-        chosen = {k: v for k, v in top.items() if k not in _NOT_INHERITED} | own
+        env_raw = reader.env_section(raw, env)
+        own = reader.section(env_raw, f"env.{env}")
+        # Wrangler does not inherit `vars` or bindings; binding types say what they inherit.
+        chosen = {k: v for k, v in top.items() if k not in ("vars", "bindings")} | own
+        chosen["bindings"] = {
+            t.name: t.choose(top["bindings"].get(t.name, t.empty()), own["bindings"].get(t.name))
+            for t in binding_types()
+        }
         name = own.get("name")
         if "name" not in own and top.get("name"):
             # Wrangler deploys each environment as its own worker named "<name>-<env>".
             name = f"{top['name']}-{env}"
+        chosen_raw = {k: v for k, v in raw.items() if k in INHERITED_KEYS} | env_raw
 
     main = reader.main(chosen.get("main"), root, required=require_main)
     file_vars: Mapping[str, Any] = chosen.get("vars", {})
@@ -315,12 +231,13 @@ def load_config(
     if vars is not None:
         for key, value in vars.items():
             if not isinstance(key, str):
-                raise reader.error(f"var override names must be strings, got {_show(key)}")
+                raise reader.error(f"var override names must be strings, got {show_value(key)}")
             all_vars[key] = value
-    producers: list[tuple[str, QueueProducerConfig]] = chosen.get("producers", [])
-    consumers: list[tuple[str, QueueConsumerConfig]] = chosen.get("consumers", [])
-    databases: list[tuple[str, D1DatabaseConfig]] = chosen.get("d1_databases", [])
-    reader.cross_check(all_vars, producers, consumers, databases, env)
+    bindings: dict[str, Any] = {
+        t.name: chosen["bindings"].get(t.name, t.empty()) for t in binding_types()
+    }
+    unemulated = unemulated_bindings(chosen_raw, emulated_keys())
+    reader.cross_check(all_vars, bindings, unemulated, env)
     secrets = reader.secrets(root, Path(label).parent, env)
 
     return WorkerConfig(
@@ -331,32 +248,19 @@ def load_config(
         compatibility_flags=chosen.get("compatibility_flags", ()),
         vars=MappingProxyType(all_vars),
         secrets=MappingProxyType(secrets),
-        queue_producers=tuple(p for _, p in producers),
-        queue_consumers=tuple(c for _, c in consumers),
-        d1_databases=tuple(d for _, d in databases),
+        bindings=MappingProxyType(bindings),
+        unemulated=tuple(unemulated),
+        attributes=MappingProxyType(
+            {
+                attribute: (t.name, getter)
+                for t in binding_types()
+                for attribute, getter in t.config_attributes.items()
+            }
+        ),
         crons=chosen.get("crons", ()),
         env_name=env,
         warnings=tuple(reader.warnings),
     )
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _show(value: Any) -> str:
-    """Render a value the way it would be written in the config file."""
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _is_int(value: Any) -> bool:
-    # JSON has one number type, so 3.0 is as good as 3 (wrangler sees no difference either).
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def _is_valid_cron(expression: str) -> bool:
@@ -370,18 +274,8 @@ def _is_valid_cron(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
-class _Reader:
-    """Parses one config file, collecting warnings and raising errors prefixed with its label."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.warnings: list[str] = []
-
-    def error(self, message: str) -> ConfigError:
-        return ConfigError(f"{self.label}: {message}")
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(f"{self.label}: {message}")
+class _Loader(ConfigReader):
+    """Reads one config file: its sections, environments, bindings and `.dev.vars`."""
 
     # -- file -----------------------------------------------------------------------------
 
@@ -424,45 +318,34 @@ class _Reader:
 
     def section(self, raw: _Table, where: str) -> _Table:
         """Validate the keys pyflare uses; return only those present, already converted."""
-        allowed = _USED_KEYS | _IGNORED_KEYS | ({"env"} if not where else set())
+        allowed = _USED_KEYS | emulated_keys() | _IGNORED_KEYS | ({"env"} if not where else set())
         self.check_keys(raw, where, allowed)
-        out: _Table = {}
+        out: _Table = {"bindings": {}}
         if "name" in raw:
             out["name"] = self.string(raw, "name", where)
         if "main" in raw:
-            out["main"] = (self.string(raw, "main", where), _join(where, "main"))
+            out["main"] = (self.string(raw, "main", where), join_key(where, "main"))
         if "compatibility_date" in raw:
             out["compatibility_date"] = self.compatibility_date(raw, where)
         if "compatibility_flags" in raw:
             out["compatibility_flags"] = self.strings(raw, "compatibility_flags", where)
         if "vars" in raw:
-            out["vars"] = self.table(raw["vars"], _join(where, "vars"))
-        if "queues" in raw:
-            queues_where = _join(where, "queues")
-            queues = self.table(raw["queues"], queues_where)
-            self.check_keys(queues, queues_where, {"producers", "consumers"})
-            out["producers"] = [
-                (at, self.producer(item, at))
-                for at, item in self.tables(queues, "producers", queues_where)
-            ]
-            out["consumers"] = [
-                (at, consumer)
-                for at, item in self.tables(queues, "consumers", queues_where)
-                if (consumer := self.consumer(item, at)) is not None
-            ]
-        if "d1_databases" in raw:
-            out["d1_databases"] = [
-                (at, self.d1(item, at)) for at, item in self.tables(raw, "d1_databases", where)
-            ]
+            out["vars"] = self.table(raw["vars"], join_key(where, "vars"))
+        # In the file's order, so warnings come out in the order a reader meets them.
+        owners = {key: t for t in binding_types() for key in t.config_keys}
+        for key in raw:
+            owner = owners.get(key)
+            if owner is not None and owner.name not in out["bindings"]:
+                out["bindings"][owner.name] = owner.parse(self, raw, where)
         if "triggers" in raw:
-            triggers_where = _join(where, "triggers")
+            triggers_where = join_key(where, "triggers")
             triggers = self.table(raw["triggers"], triggers_where)
             self.check_keys(triggers, triggers_where, {"crons", "events"})
             crons = self.strings(triggers, "crons", triggers_where)
             for i, cron in enumerate(crons):
                 if not _is_valid_cron(cron):
                     raise self.error(
-                        f"{triggers_where}.crons[{i}] = {_show(cron)} is not a valid cron "
+                        f"{triggers_where}.crons[{i}] = {show_value(cron)} is not a valid cron "
                         'expression (expected 5 fields like "*/5 * * * *", or @daily/@hourly/...)'
                     )
             out["crons"] = crons
@@ -476,7 +359,7 @@ class _Reader:
         text = self.string(raw, "compatibility_date", where)
         if text is not None and not _COMPAT_DATE.fullmatch(text):
             raise self.error(
-                f"{_join(where, 'compatibility_date')} = {_show(text)} must be a date like "
+                f"{join_key(where, 'compatibility_date')} = {show_value(text)} must be a date like "
                 '"2024-09-23"'
             )
         return text
@@ -489,93 +372,38 @@ class _Reader:
         value, key = found
         main = (root / value).resolve()
         if required and not main.is_file():
-            raise self.error(f"{key} = {_show(value)}: no such file {main}")
+            raise self.error(f"{key} = {show_value(value)}: no such file {main}")
         return main
-
-    # -- entries ------------------------------------------------------------------------------
-
-    def producer(self, item: _Table, where: str) -> QueueProducerConfig:
-        self.check_keys(item, where, _PRODUCER_KEYS)
-        return QueueProducerConfig(
-            binding=self.required_string(item, "binding", where),
-            queue=self.required_string(item, "queue", where),
-            delivery_delay=self.integer(item, "delivery_delay", where, 0, 0, _MAX_DELAY),
-        )
-
-    def consumer(self, item: _Table, where: str) -> QueueConsumerConfig | None:
-        self.check_keys(item, where, _CONSUMER_KEYS)
-        queue = self.required_string(item, "queue", where)
-        kind = self.string(item, "type", where)
-        if kind not in (None, "worker"):
-            self.warn(f'{where} has type = {_show(kind)}; pyflare only runs "worker" consumers')
-            return None
-        max_concurrency = None
-        if item.get("max_concurrency") is not None:
-            max_concurrency = self.integer(item, "max_concurrency", where, 1, 1, 250)
-        return QueueConsumerConfig(
-            queue=queue,
-            max_batch_size=self.integer(item, "max_batch_size", where, 10, 1, 100),
-            max_batch_timeout=self.number(item, "max_batch_timeout", where, 5, 0, 60),
-            max_retries=self.integer(item, "max_retries", where, 3, 0, 100),
-            dead_letter_queue=self.string(item, "dead_letter_queue", where),
-            retry_delay=self.integer(item, "retry_delay", where, 0, 0, _MAX_DELAY),
-            max_concurrency=max_concurrency,
-        )
-
-    def d1(self, item: _Table, where: str) -> D1DatabaseConfig:
-        self.check_keys(item, where, _D1_KEYS)
-        return D1DatabaseConfig(
-            binding=self.required_string(item, "binding", where),
-            database_name=self.string(item, "database_name", where),
-            database_id=self.string(item, "database_id", where),
-            preview_database_id=self.string(item, "preview_database_id", where),
-            migrations_dir=self.string(item, "migrations_dir", where) or "migrations",
-            migrations_table=self.string(item, "migrations_table", where) or "d1_migrations",
-        )
 
     # -- checks across the whole worker -------------------------------------------------------
 
     def cross_check(
         self,
         all_vars: Mapping[str, Any],
-        producers: list[tuple[str, QueueProducerConfig]],
-        consumers: list[tuple[str, QueueConsumerConfig]],
-        databases: list[tuple[str, D1DatabaseConfig]],
+        bindings: Mapping[str, Any],
+        unemulated: list[tuple[str, str | None]],
         env: str | None,
     ) -> None:
+        """No env name is used twice; then each binding type's own checks; then one warning
+        per binding pyflare does not emulate."""
         vars_key = f"env.{env}.vars" if env else "vars"
         owners: dict[str, str] = {name: f"{vars_key}.{name}" for name in all_vars}
-        bindings = [(at, p.binding) for at, p in producers] + [
-            (at, d.binding) for at, d in databases
-        ]
-        for at, binding in bindings:
-            if binding in owners:
-                raise self.error(
-                    f'binding name "{binding}" is used twice ({owners[binding]} and {at}.binding)'
-                )
-            owners[binding] = f"{at}.binding"
-
-        produced = {p.queue for _, p in producers}
-        # A dead letter queue is fed by the broker itself, so it needs no producer binding.
-        dead_letter_queues = {c.dead_letter_queue for _, c in consumers if c.dead_letter_queue}
-        consumed: dict[str, str] = {}
-        for at, consumer in consumers:
-            if consumer.queue in consumed:
-                raise self.error(
-                    f'queue "{consumer.queue}" has two consumers ({consumed[consumer.queue]} and '
-                    f"{at}); a queue can have only one"
-                )
-            consumed[consumer.queue] = at
-            if consumer.dead_letter_queue == consumer.queue:
-                raise self.error(
-                    f"{at}.dead_letter_queue = {_show(consumer.queue)} is the consumer's own "
-                    "queue; a queue cannot be its own dead letter queue"
-                )
-            if consumer.queue not in produced and consumer.queue not in dead_letter_queues:
-                self.warn(
-                    f'queue "{consumer.queue}" has a consumer but no producer binding in this '
-                    "worker (it may be fed by another worker)"
-                )
+        for binding_type in binding_types():
+            for at, binding in binding_type.binding_names(bindings[binding_type.name]):
+                if binding in owners:
+                    raise self.error(
+                        f'binding name "{binding}" is used twice ({owners[binding]} and {at})'
+                    )
+                owners[binding] = at
+        for key, name in unemulated:
+            if name is not None and name in owners:
+                raise self.error(f'binding name "{name}" is used twice ({owners[name]} and {key})')
+            if name is not None:
+                owners[name] = key
+        for binding_type in binding_types():
+            binding_type.check(self, bindings[binding_type.name], bindings)
+        for key, name in unemulated:
+            self.warn(not_emulated_message(key, name))
 
     # -- .dev.vars ------------------------------------------------------------------------------
 
@@ -591,77 +419,6 @@ class _Reader:
                     raise ConfigError(f"{shown_root / name}: cannot read ({exc})") from None
                 return _parse_dotenv(text, str(shown_root / name), self.warnings)
         return {}
-
-    # -- typed getters --------------------------------------------------------------------------
-
-    def check_keys(self, table: _Table, where: str, known: frozenset[str] | set[str]) -> None:
-        for key in table:
-            if key not in known:
-                self.warn(f'unknown key "{_join(where, key)}"')
-
-    def table(self, value: Any, where: str) -> _Table:
-        if not isinstance(value, dict):
-            raise self.error(f"{where} must be a table, got {_show(value)}")
-        return value
-
-    def tables(self, parent: _Table, key: str, where: str) -> list[tuple[str, _Table]]:
-        """An array of tables, each paired with its key path (`queues.producers[0]`)."""
-        full = _join(where, key)
-        value = parent.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(f"{full} must be an array of tables ([[{full}]]), got {_show(value)}")
-        return [(f"{full}[{i}]", self.table(item, f"{full}[{i}]")) for i, item in enumerate(value)]
-
-    def string(self, table: _Table, key: str, where: str) -> str | None:
-        value = table.get(key)
-        if value is None or isinstance(value, str):
-            return value
-        raise self.error(f"{_join(where, key)} must be a string, got {_show(value)}")
-
-    def required_string(self, table: _Table, key: str, where: str) -> str:
-        value = self.string(table, key, where)
-        if not value:
-            raise self.error(f'{where} is missing required key "{key}"')
-        return value
-
-    def strings(self, table: _Table, key: str, where: str) -> tuple[str, ...]:
-        value = table.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(f"{_join(where, key)} must be an array of strings, got {_show(value)}")
-        return tuple(value)
-
-    def integer(
-        self, table: _Table, key: str, where: str, default: int, low: int, high: int
-    ) -> int:
-        value = table.get(key)
-        if value is None:
-            return default
-        if not _is_int(value):
-            raise self.error(f"{_join(where, key)} must be an integer, got {_show(value)}")
-        self.check_range(value, key, where, low, high)
-        return int(value)
-
-    def number(
-        self, table: _Table, key: str, where: str, default: float, low: float, high: float
-    ) -> float:
-        value = table.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"{_join(where, key)} must be a number, got {_show(value)}")
-        self.check_range(value, key, where, low, high)
-        return value
-
-    def check_range(self, value: float, key: str, where: str, low: float, high: float) -> None:
-        # Written so that NaN fails too.
-        if not low <= value <= high:
-            raise self.error(
-                f"{_join(where, key)} = {_show(value)} is out of range (allowed {low}-{high})"
-            )
 
 
 def _parse_dotenv(text: str, label: str, warnings: list[str]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .config import ConfigError, find_config, persist_root
 from .runtime import Miniflare
+from .tracebacks import format_user_exception
 
 __all__ = ["DevError", "DevOptions", "serve"]
 
@@ -48,24 +49,28 @@ class DevOptions:
     vars: dict[str, str] = field(default_factory=dict)
     reload: bool = True
     log_level: str = "info"
+    color: str = "auto"
 
 
 class ConsoleHandler(logging.Handler):
-    """Engine log lines on a rich console: request lines, queue batches, warnings, tracebacks."""
+    """Engine log lines on a rich console: request lines, queue batches, warnings, tracebacks.
 
-    def __init__(self) -> None:
+    Lines are printed literally and never wrapped by pyflare; a traceback starts at the worker's
+    own frames (see `miniflare_py.tracebacks`).
+    """
+
+    def __init__(self, color: str = "auto") -> None:
         super().__init__()
-        from rich.console import Console
+        from .console import make_console
 
-        self.console = Console(stderr=False, highlight=False, soft_wrap=True)
+        self.console = make_console(sys.stdout, color)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-            if record.exc_info:
-                message += "\n" + logging.Formatter().formatException(record.exc_info)
-            style = _style(record)
-            self.console.print(message, style=style, markup=False)
+            if record.exc_info and record.exc_info[1] is not None:
+                message += "\n" + format_user_exception(record.exc_info[1])
+            self.console.print(message, style=_style(record))
         except Exception:
             self.handleError(record)
 
@@ -82,13 +87,14 @@ def _style(record: logging.LogRecord) -> str | None:
     return None
 
 
-def configure_logging(level: str) -> None:
-    """Send the engine's log lines to the console at `level` (debug|info|warn|error|none)."""
+def configure_logging(level: str, color: str = "auto") -> None:
+    """Send the engine's log lines to the console at `level` (debug|info|warn|error|none),
+    coloured per `color` (auto|always|never)."""
     logger = logging.getLogger("miniflare_py")
     logger.setLevel(LOG_LEVELS[level])
     logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, ConsoleHandler)]
     if level != "none":  # no console at all: not even the cost of importing rich
-        logger.addHandler(ConsoleHandler())
+        logger.addHandler(ConsoleHandler(color))
     logger.propagate = False
 
 
@@ -331,7 +337,7 @@ def _url(ip: str, sock: socket.socket) -> str:
 def serve(options: DevOptions) -> None:
     """Run `pyflare dev` until SIGINT or SIGTERM. Raises `ConfigError` for a bad config and
     `DevError` when it cannot listen on the address."""
-    configure_logging(options.log_level)
+    configure_logging(options.log_level, options.color)
     dev = DevServer(options)
     sock = bind_socket(options.ip, options.port)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):

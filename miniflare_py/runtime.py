@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin
 
+from .bindings import BindingHost, BindingInstance, UnemulatedBinding, binding_types
 from .clock import Clock, RealClock, VirtualClock, spawn
 from .config import WorkerConfig, load_config
 from .cron import CronScheduler
-from .d1 import D1Database, open_d1
-from .queues import MemoryStore, QueueBroker, Queues, SqliteStore, queue_store_path
+from .tracebacks import errors_of, log_exception
 from .worker import Env, ExecutionContext, Worker, WorkerLoadError, load_worker
 from .workers import JsDict, Request, Response
 from .workers.context import inside_handler
@@ -97,7 +97,7 @@ def _release_engine_log_level() -> None:
 
 
 class Miniflare:
-    """A local Cloudflare Worker with its Queues and D1, as an async context manager.
+    """A local Cloudflare Worker with its bindings, as an async context manager.
 
     ```python
     async with Miniflare("wrangler.toml", clock="virtual") as mf:
@@ -105,9 +105,12 @@ class Miniflare:
         await mf.queues.drain()
     ```
 
-    `persist_to=None` keeps D1 and queues in memory; a folder keeps them where wrangler does
-    (`<folder>/v3/...`). `clock="virtual"` starts a `VirtualClock` at the real time, which moves
-    only on `clock.advance()` or `queues.drain()`; `"real"` follows the wall clock.
+    `persist_to=None` keeps every binding's state in memory; a folder keeps it where wrangler
+    does (`<folder>/v3/...`). Each binding type with a `runtime_attribute` is reachable as
+    `mf.<attribute>`: `mf.d1` (databases by binding name), `mf.queues`.
+
+    `clock="virtual"` starts a `VirtualClock` at the real time, which moves only on
+    `clock.advance()` or `queues.drain()`; `"real"` follows the wall clock.
     """
 
     def __init__(
@@ -133,16 +136,24 @@ class Miniflare:
         self.config: WorkerConfig
         self.clock: Clock
         self.env: Env
-        self.queues: Queues
-        self.d1: dict[str, D1Database] = {}
         self.worker: Worker | None = None
         self.load_error: WorkerLoadError | None = None
-        self._broker: QueueBroker | None = None
-        self._store: Any = None
+        #: The open bindings of each type, by registry name.
+        self.bindings: dict[str, BindingInstance] = {}
         self._cron: CronScheduler | None = None
         self._started = False
         self._holds_log_level = False
-        self._held_for_load_error = False
+
+    def __getattr__(self, name: str) -> Any:
+        # `mf.d1`, `mf.queues`, ...: what each binding type offers tests and tools.
+        if not name.startswith("_"):
+            for binding_type in binding_types():
+                if binding_type.runtime_attribute == name:
+                    instance = self.__dict__.get("bindings", {}).get(binding_type.name)
+                    if instance is None:
+                        raise AttributeError(f"mf.{name} is available once the runtime is started")
+                    return instance.handle()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # lifecycle
 
@@ -173,11 +184,11 @@ class Miniflare:
         logging.getLogger("miniflare_py").addHandler(self._log_buffer)
         self.clock = self._make_clock()
         try:
-            self._open_d1()
-            self._open_queues()
+            self._open_bindings()
             self.env = self._build_env()
-            assert self._broker is not None
-            await self._broker.start()
+            self._binding_host.env = self.env
+            for instance in self.bindings.values():
+                await instance.start()
             self.reload(strict=strict)
         except BaseException:
             await self.close()  # nothing half-open is left behind
@@ -195,16 +206,14 @@ class Miniflare:
         """
         if self._cron is not None:
             self._cron.stop()
-        if self._broker is not None:
-            await self._broker.close()
-            self._broker = None
+        instances = list(self.bindings.values())
+        for instance in instances:
+            await instance.stop()
         await self.clock.settle() if hasattr(self, "clock") else None
-        if not keep_state:
-            for db in self.d1.values():
-                db.close()
-            close_store = getattr(self._store, "close", None)
-            if close_store is not None:
-                close_store()
+        for instance in instances:
+            # Kept in `bindings`: a runtime that replaces this one takes them over, and a test
+            # reading `mf.d1` after close gets the binding's own "closed" error.
+            await instance.close(keep_state=keep_state)
         logging.getLogger("miniflare_py").removeHandler(self._log_buffer)
         if self._holds_log_level:
             self._holds_log_level = False
@@ -212,7 +221,7 @@ class Miniflare:
         self._started = False
 
     def reload(self, *, strict: bool = False) -> None:
-        """Import the worker module again, keeping bindings, D1 data and queued messages.
+        """Import the worker module again, keeping bindings and their state.
 
         With `strict=False` an import error is kept in `load_error` (fetches then raise it and
         queue delivery pauses) instead of being raised.
@@ -224,27 +233,27 @@ class Miniflare:
             if strict:
                 raise
             log.error("%s", exc.details)
-            self._set_delivery(paused=True)
+            errors_of(self).count("import", exc)  # printed here; requests do not repeat it
+            self._worker_changed(None)
             return
         self.worker = worker
         self.load_error = None
-        self._set_delivery(paused=False)
+        self._worker_changed(worker)
+
+    def _worker_changed(self, worker: Worker | None) -> None:
+        for instance in self.bindings.values():
+            instance.worker_changed(worker)
 
     async def apply_migrations(self) -> dict[str, list[str]]:
-        """Apply the wrangler migrations of every D1 database whose migrations folder exists.
+        """Apply the migrations every binding keeps (each D1 database's wrangler migrations,
+        when its folder exists).
 
-        Returns the files applied, by binding; raises `MigrationError` naming the file that
-        failed (earlier files stay applied, as with wrangler).
+        Returns what ran, by binding; raises `MigrationError` naming the file that failed
+        (earlier files stay applied, as with wrangler).
         """
-        from .d1 import apply_migrations
-
         applied: dict[str, list[str]] = {}
-        root = self.config.root
-        for db_config in self.config.d1_databases:
-            if (root / db_config.migrations_dir).is_dir():
-                applied[db_config.binding] = apply_migrations(
-                    self.d1[db_config.binding], db_config, root
-                )
+        for instance in self.bindings.values():
+            applied.update(await instance.migrate())
         return applied
 
     # events
@@ -314,7 +323,9 @@ class Miniflare:
         try:
             await self._dispatch(worker, "scheduled", controller)
         except Exception as exc:
-            log.error('Scheduled handler for cron "%s" failed: %s', cron, exc)
+            log_exception(
+                log, self, "scheduled", 'Scheduled handler for cron "%s" failed', cron, exc=exc
+            )
             outcome = JsDict(outcome="exception", error=f"{type(exc).__name__}: {exc}")
         else:
             outcome = JsDict(outcome="ok", error=None)
@@ -333,9 +344,12 @@ class Miniflare:
         worker = self._require_worker()
         try:
             await self._dispatch(worker, "queue", batch)
-        except Exception:
-            # The broker retries the batch; the developer needs the traceback to see why.
-            log.exception('Queue handler raised on a batch from "%s"', batch.queue)
+        except Exception as exc:
+            # The broker retries the batch; the developer needs the traceback to see why (once).
+            where = f"queue {batch.queue}"
+            log_exception(
+                log, self, where, 'Queue handler raised on a batch from "%s"', batch.queue, exc=exc
+            )
             raise
 
     async def _dispatch(self, worker: Worker, event: str, payload: Any) -> Any:
@@ -351,8 +365,8 @@ class Miniflare:
             token = inside_handler.set(True)
             try:
                 await awaitable
-            except Exception:
-                log.exception("A waitUntil() task failed")
+            except Exception as exc:
+                log_exception(log, self, "waitUntil", "A waitUntil() task failed", exc=exc)
             finally:
                 inside_handler.reset(token)
 
@@ -360,7 +374,9 @@ class Miniflare:
 
     def _require_worker(self) -> Worker:
         if self.load_error is not None:
-            raise self.load_error
+            # Without its old traceback: re-raising one stored exception would otherwise grow
+            # its traceback by this frame on every request.
+            raise self.load_error.with_traceback(None)
         if self.worker is None:
             raise RuntimeError("Miniflare is not started: use `async with Miniflare(...)`")
         return self.worker
@@ -379,59 +395,34 @@ class Miniflare:
             raise ValueError(f'clock must be "virtual", "real" or a Clock, got {option!r}')
         return option
 
-    def _open_d1(self) -> None:
-        inherited = self._inherit.d1_by_id() if self._inherit is not None else {}
-        for db_config in self.config.d1_databases:
-            existing = inherited.pop(db_config.persist_id, None)
-            self.d1[db_config.binding] = existing or open_d1(db_config, self.persist_to)
-        for leftover in inherited.values():
-            leftover.close()
-
-    def d1_by_id(self) -> dict[str, D1Database]:
-        """The open D1 databases keyed by the id that names their file."""
-        return {c.persist_id: self.d1[c.binding] for c in self.config.d1_databases}
-
-    def _open_queues(self) -> None:
-        if self._inherit is not None and self._inherit._store is not None:
-            self._store = self._inherit._store
-        elif self.persist_to is not None:
-            self._store = SqliteStore(queue_store_path(self.persist_to))
-        else:
-            self._store = MemoryStore()
-        names = {p.queue for p in self.config.queue_producers}
-        for consumer in self.config.queue_consumers:
-            names.add(consumer.queue)
-            if consumer.dead_letter_queue:
-                names.add(consumer.dead_letter_queue)
-        self._broker = QueueBroker(
-            clock=self.clock,
-            store=self._store,
-            consumers=self.config.queue_consumers,
-            queue_names=names,
-            deliver=self._deliver,
+    def _open_bindings(self) -> None:
+        host = BindingHost(
+            self.config, self.clock, self.persist_to, self._dispatch_event, lambda: self.worker
         )
-        self.queues = self._broker.queues
+        self._binding_host = host
+        previous = self._inherit.bindings if self._inherit is not None else {}
+        for binding_type in binding_types():
+            self.bindings[binding_type.name] = binding_type.open(
+                host,
+                self.config.binding(binding_type.name),
+                previous.get(binding_type.name),
+            )
 
-    def _set_delivery(self, *, paused: bool) -> None:
-        """Hold deliveries while the worker cannot be imported; resume only what this held, so
-        a queue paused by a test stays paused across a reload."""
-        if self._broker is None or paused == self._held_for_load_error:
-            return
-        self._held_for_load_error = paused
-        for consumer in self.config.queue_consumers:
-            handle = self.queues[consumer.queue]
-            handle.pause() if paused else handle.resume()
+    async def _dispatch_event(self, event: str, payload: Any) -> Any:
+        """Run a worker handler for a binding (a queue batch, an alarm)."""
+        if event == "queue":
+            return await self._deliver(payload)
+        return await self._dispatch(self._require_worker(), event, payload)
 
     def _build_env(self) -> Env:
         values: dict[str, Any] = dict(self.config.vars)
         values.update(self.config.secrets)
         values.update(self._vars)  # overrides win over secrets too, as `--var` does in wrangler
-        assert self._broker is not None
-        for producer in self.config.queue_producers:
-            values[producer.binding] = self._broker.producer(
-                producer.queue, delivery_delay=producer.delivery_delay
-            )
-        values.update(self.d1)
+        for key, name in self.config.unemulated:
+            if name is not None:
+                values[name] = UnemulatedBinding(key, name)
+        for instance in self.bindings.values():
+            values.update(instance.env_values())
         return Env(values)
 
 

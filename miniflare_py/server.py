@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.routing import Route
 
 from .logs import log_fast
 from .runtime import Miniflare
+from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
 from .workers import Request, Response
 
@@ -63,10 +63,11 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
         try:
             response = await runtime().dispatch_fetch(request)
         except WorkerLoadError as exc:
-            error_log.error("%s", exc.details)
+            if errors_of(runtime()).count("import", exc) == 1:  # else printed when it failed
+                error_log.error("%s", exc.details)
             response = _error_response(exc.details)
         except Exception as exc:
-            details = "".join(traceback.format_exception(exc))
+            details = format_user_exception(exc)
             error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
             response = _error_response(details)
         await _send_response(response, send)
@@ -92,7 +93,8 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
         try:
             result = await runtime().scheduled(cron, when)
         except WorkerLoadError as exc:
-            error_log.error("%s", exc.details)
+            if errors_of(runtime()).count("import", exc) == 1:  # else printed when it failed
+                error_log.error("%s", exc.details)
             return PlainTextResponse(exc.details, 500)
         if result["outcome"] != "ok":
             return PlainTextResponse(f"Scheduled event failed: {result['error']}", 500)

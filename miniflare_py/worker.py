@@ -12,11 +12,11 @@ import contextlib
 import importlib.util
 import inspect
 import sys
-import traceback
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .tracebacks import format_user_exception
 from .workers import shims
 from .workers.context import current_ctx, current_env
 from .workers.jshttp import JsResponse
@@ -240,7 +240,7 @@ def load_worker(main: Path) -> Worker:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         message = f"{main}: failed to import: {type(exc).__name__}: {exc}"
-        raise WorkerLoadError(message, f"{message}\n\n{traceback.format_exc()}") from exc
+        raise WorkerLoadError(message, f"{message}\n\n{format_user_exception(exc)}") from exc
     finally:
         _loaded_modules[root] = {
             n

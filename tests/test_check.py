@@ -360,6 +360,34 @@ def test_without_drain_messages_wait_and_are_not_failures(tmp_path: Path) -> Non
     assert report["queues"]["q"]["pending"] == 1
 
 
+def test_messages_left_unconsumed_without_drain_are_a_one_line_warning(tmp_path: Path) -> None:
+    config = write_worker(
+        tmp_path,
+        """
+        from workers import Response
+
+        async def on_fetch(request, env):
+            await env.Q.send("job")
+            return Response("queued", status=202)
+
+        async def on_queue(batch):
+            batch.ackAll()
+        """,
+        QUEUE_CONFIG,
+    )
+    expected = (
+        '1 message(s) sent during the check are still on "q", not consumed (a partial batch '
+        "waits for max_batch_timeout): add --drain to deliver them"
+    )
+    code, report = run_json("-c", config, "--fetch", "POST /")
+    assert code == 0
+    assert report["warnings"] == [expected]
+    result = run("-c", config, "--fetch", "POST /")
+    assert f"warning {expected}" in result.stdout.splitlines()
+    code, report = run_json("-c", config, "--fetch", "POST /", "--drain")
+    assert code == 0 and report["warnings"] == []
+
+
 def test_the_lowest_code_wins_when_several_kinds_fail() -> None:
     # A bad AI_SEGMENT_WORDS breaks /api/ai-status (5) and the consumer, so the task is
     # dead-lettered (6).

@@ -17,11 +17,6 @@ HANG_GUARD = 5
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(start=START)
 

@@ -402,9 +402,11 @@ def test_unknown_keys_warn_and_known_wrangler_keys_do_not(
     assert config.warnings == (
         'wrangler.toml: unknown key "typo_key"',
         'wrangler.toml: unknown key "queues.producers[0].foo"',
-        'wrangler.toml: unknown key "queues.consumers[0].max_batch_sise"',
+        'wrangler.toml: unknown key "queues.consumers[0].max_batch_sise" '
+        '(did you mean "max_batch_size"?)',
         'wrangler.toml: unknown key "d1_databases[0].bar"',
-        'wrangler.toml: unknown key "triggers.cronz"',
+        'wrangler.toml: unknown key "triggers.cronz" (did you mean "crons"?)',
+        "wrangler.toml: kv_namespaces: binding KV is not emulated by this pyflare version",
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import apsw
 import pytest
 import pytest_asyncio
+from helpers import error_of
 
 from miniflare_py.d1 import D1Database, D1Error, D1PreparedStatement
 from miniflare_py.workers.jsdict import JsDict
@@ -34,12 +35,6 @@ async def users(db: D1Database) -> D1Database:
         ]
     )
     return db
-
-
-async def error_of(awaitable: object) -> str:
-    with pytest.raises(D1Error) as info:
-        await awaitable  # type: ignore[misc]
-    return str(info.value)
 
 
 # -- values in and out ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from helpers import error_of
 
 from miniflare_py.d1 import D1Database, D1Error, d1_persist_path
 
@@ -30,12 +31,6 @@ async def db() -> AsyncIterator[D1Database]:
     database = D1Database()
     yield database
     database.close()
-
-
-async def error_of(awaitable: object) -> str:
-    with pytest.raises(D1Error) as info:
-        await awaitable  # type: ignore[misc]
-    return str(info.value)
 
 
 # -- numbers bind as REAL, as D1 binds every JavaScript number -------------------------------

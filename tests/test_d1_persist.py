@@ -159,7 +159,8 @@ def test_failing_migration_stops_and_names_file(project: Path) -> None:
         assert info.value.file == "0002_seed.sql"
         assert isinstance(info.value, D1Error)
         assert str(info.value) == (
-            "Migration 0002_seed.sql failed: D1_ERROR: no such table: nope: SQLITE_ERROR"
+            "Migration 0002_seed.sql failed: D1_ERROR: no such table: nope: SQLITE_ERROR "
+            "(at migrations/0002_seed.sql:2)"
         )
         applied, todo = list_migrations(db, CONFIG, project)
         assert applied == ["0001_users.sql"]

@@ -20,11 +20,6 @@ from miniflare_py.server import create_app
 ECHO = Path(__file__).parent / "workers" / "echo"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def restore_engine_logger() -> Iterator[None]:
     """`pyflare dev` points the engine's logger at the console; undo that for later tests."""

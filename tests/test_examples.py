@@ -24,10 +24,6 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 def config(name: str) -> str:
     folder = FIXTURES / name

@@ -523,3 +523,36 @@ def test_documented_examples_pass(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile(test_async_example=examples[0], test_sync_example=examples[1])
     pytester.runpytest().assert_outcomes(passed=5)
+
+
+# Durable Objects
+
+
+def test_durable_objects_are_fresh_per_test_and_reachable(pytester: pytest.Pytester) -> None:
+    lab = Path(__file__).parent / "e2e_workers" / "do_lab"
+    shutil.copy(lab / "wrangler.toml", pytester.path / "wrangler.toml")
+    shutil.copy(lab / "worker.py", pytester.path / "worker.py")
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_objects=source(
+            """
+            @pytest.mark.anyio
+            @pytest.mark.parametrize("round", [1, 2])
+            async def test_counter_starts_at_zero(pyflare, round):
+                assert await (await pyflare.fetch("/room/increment")).text() == "1"
+                storage = pyflare.durable_objects.get_storage("LAB", "room")
+                assert await storage.get("n") == 1
+                assert [i.name for i in pyflare.durable_objects.list_ids("LAB")] == ["room"]
+
+
+            @pytest.mark.anyio
+            async def test_alarm_an_hour_ahead(pyflare):
+                stub = pyflare.env.LAB.getByName("a")
+                await stub.set_alarm_at(pyflare.clock.now() * 1000 + 3_600_000)
+                await pyflare.clock.advance(3600)
+                assert len(await stub.alarm_log()) == 1
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)

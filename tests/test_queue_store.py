@@ -225,12 +225,13 @@ async def test_status_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert list(report) == ["q", "dlq"]
-    assert report["q"] | {"pending": 1, "delayed": 1, "dlq": "dlq", "dlq_depth": 1} == report["q"]
+    assert report["q"] | {"pending": 1, "delayed": 1, "dlq": "dlq", "consumer": True} == report["q"]
     assert report["dlq"]["pending"] == 1 and report["dlq"]["dlq"] is None
 
     table = runner.invoke(queues_cli, ["status", "-c", str(config)])
     assert table.exit_code == 0, table.output
-    assert "dead-lettered" in table.output and "dlq (1)" in table.output
+    assert "dead_lettered" in table.output
+    assert table.output.splitlines()[2].split() == ["q", "1", "1", "0", "0", "0", "0", "0", "dlq"]
 
     other = runner.invoke(queues_cli, ["status", "--json", "--persist-to", str(tmp_path / "x")])
     assert other.exit_code == 1

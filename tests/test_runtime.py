@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import SEED, submit, task
 
 from miniflare_py import Miniflare
 from miniflare_py.clock import RealClock, VirtualClock
 from miniflare_py.d1 import apply_migrations
 from miniflare_py.workers import Response
 
-SEED = Path(__file__).resolve().parent.parent / "fixtures" / "ai-tasks"
 QUEUE = "ai-processing-queue"
 DLQ = "ai-processing-dlq"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def migrate(mf: Miniflare) -> list[str]:
@@ -35,32 +28,6 @@ async def mf(anyio_backend: str) -> AsyncIterator[Miniflare]:
     async with Miniflare(SEED / "wrangler.toml") as runtime:
         migrate(runtime)
         yield runtime
-
-
-@pytest.fixture
-def seed_copy(tmp_path: Path) -> Path:
-    """A private copy of the seed worker folder (for .dev.vars and edits)."""
-    folder = tmp_path / "ai-tasks"
-    shutil.copytree(SEED, folder, ignore=shutil.ignore_patterns("__pycache__", ".wrangler"))
-    return folder
-
-
-async def submit(mf: Miniflare, task_type: str = "analysis", **extra: Any) -> str:
-    response = await mf.fetch(
-        "/api/tasks",
-        method="POST",
-        json={"user": "ana", "taskType": task_type, "question": "what is pyflare", **extra},
-    )
-    assert response.status == 202, await response.text()
-    body = await response.json()
-    assert body["status"] == "pending"
-    return body["taskId"]
-
-
-async def task(mf: Miniflare, task_id: str) -> dict[str, Any]:
-    response = await mf.fetch(f"/api/tasks/{task_id}")
-    assert response.status == 200, await response.text()
-    return await response.json()
 
 
 # the seed flow
@@ -77,7 +44,7 @@ async def test_migrations_create_the_seed_tables(anyio_backend: str) -> None:
 
 @pytest.mark.anyio
 async def test_a_submitted_task_is_completed_after_drain(mf: Miniflare) -> None:
-    task_id = await submit(mf)
+    task_id = await submit(mf, question="what is pyflare")
     await mf.queues.drain()
     done = await task(mf, task_id)
     assert done["status"] == "completed"
@@ -496,3 +463,25 @@ async def test_a_reload_keeps_a_queue_the_test_paused(tmp_path: Path) -> None:
         mf.reload()
         await mf.env.Q.send("held")
         assert mf.queues["q"].stats()["pending"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_stored_import_error_does_not_grow_on_every_request(tmp_path: Path) -> None:
+    from miniflare_py.worker import WorkerLoadError
+
+    (tmp_path / "worker.py").write_text("raise RuntimeError('broken at import')\n")
+    (tmp_path / "wrangler.toml").write_text('main = "worker.py"\n')
+    mf = Miniflare(tmp_path / "wrangler.toml")
+    await mf.start(strict=False)
+    try:
+        depths = []
+        for _ in range(3):
+            with pytest.raises(WorkerLoadError) as info:
+                await mf.fetch("/")
+            tb, depth = info.value.__traceback__, 0
+            while tb is not None:
+                tb, depth = tb.tb_next, depth + 1
+            depths.append(depth)
+        assert depths[0] == depths[1] == depths[2]
+    finally:
+        await mf.close()

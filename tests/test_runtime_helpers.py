@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import submit, task
 
 from miniflare_py.queues import QueueSendError
 from miniflare_py.runtime import Miniflare
@@ -16,27 +16,6 @@ pytestmark = pytest.mark.pyflare(config="fixtures/ai-tasks/wrangler.toml")
 
 QUEUE = "ai-processing-queue"
 DLQ = "ai-processing-dlq"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-async def submit(mf: Miniflare, task_type: str = "analysis", question: str = "why?") -> str:
-    resp = await mf.fetch(
-        "/api/tasks",
-        method="POST",
-        json={"user": "ada", "taskType": task_type, "question": question},
-    )
-    assert resp.status == 202, await resp.text()
-    return (await resp.json())["taskId"]
-
-
-async def task(mf: Miniflare, task_id: str) -> Any:
-    resp = await mf.fetch(f"/api/tasks/{task_id}")
-    assert resp.status == 200
-    return await resp.json()
 
 
 # the seed flow

@@ -17,11 +17,6 @@ from miniflare_py.runtime import Miniflare
 START = datetime(2025, 1, 1, 0, 1, tzinfo=UTC).timestamp()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def write_worker(folder: Path, source: str, crons: tuple[str, ...] = ()) -> Path:
     triggers = f"[triggers]\ncrons = {list(crons)!r}\n" if crons else ""
     config = folder / "wrangler.toml"

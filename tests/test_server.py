@@ -16,11 +16,6 @@ ECHO = Path(__file__).parent / "workers" / "echo"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def mf(anyio_backend: str) -> AsyncIterator[Miniflare]:
     async with Miniflare(ECHO / "wrangler.toml", clock="real") as runtime:
         yield runtime

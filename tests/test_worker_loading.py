@@ -15,11 +15,6 @@ from miniflare_py.worker import Env, ExecutionContext, Worker, WorkerLoadError, 
 from miniflare_py.workers import Request, Response, WorkerEntrypoint
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
     """Import as a developer's Python does, writing `__pycache__` (CI may turn that off)."""

@@ -15,10 +15,6 @@ from miniflare_py.workers.pyodide.ffi import run_sync
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 class Env:
     GREETING = "hi"

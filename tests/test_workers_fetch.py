@@ -16,10 +16,6 @@ from miniflare_py.workers.pyodide.http import AbortError, FetchResponse, pyfetch
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[str]:

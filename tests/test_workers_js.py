@@ -16,10 +16,6 @@ from miniflare_py.workers.pyodide.ffi import to_js
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 # Response, Request, Headers
 

@@ -20,10 +20,6 @@ from miniflare_py.workers.pyodide.http import BodyUsedError, HttpStatusError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 # the public names
 

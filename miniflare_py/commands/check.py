@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from .options import config_option, env_option, parse_vars
+from .options import color_option, config_option, env_option, parse_vars, stdout_console
 
 if TYPE_CHECKING:
     from ..check import CheckReport, FetchSpec
@@ -70,6 +69,7 @@ class _FetchParam(click.ParamType):
 @click.option("--drain", is_flag=True, help="Deliver queued messages until the queues are idle.")
 @click.option("--var", "vars_", multiple=True, metavar="KEY:VALUE", help="Override a [vars] entry.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@color_option
 def check(
     config: Path | None,
     env: str | None,
@@ -104,83 +104,79 @@ def check(
 
 
 def _print(report: CheckReport) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """The report for a person: literal text, nothing wrapped or cut off a terminal."""
+    from rich.text import Text
 
-    # Off a terminal (a CI log) there is no screen width to respect: keep table rows whole.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    from ..console import Column, print_table
+    from ..queues.metrics import TABLE_FIELDS
+
+    console = stdout_console()
+
+    def line(*parts: str | tuple[str, str]) -> None:
+        console.print(Text.assemble(*parts))
+
     if report.config:
-        console.print(f"[bold]pyflare check[/] {escape(report.config)}")
+        line(("pyflare check", "bold"), " ", report.config)
     for warning in report.warnings:
-        console.print(f"[yellow]warning[/] {escape(warning)}")
+        line(("warning", "yellow"), " ", warning)
     for binding, files in report.migrations.items():
         applied = ", ".join(files) if files else "none"
-        console.print(f"D1 {escape(binding)}: migrations applied: {escape(applied)}")
+        line(f"D1 {binding}: migrations applied: {applied}")
 
     if report.requests or report.scheduled:
-        table = Table(title="requests", title_justify="left", show_edge=False)
-        table.add_column("request")
-        table.add_column("status", justify="right")
-        table.add_column("ms", justify="right")
+        rows: list[list[str | Text]] = []
         for r in report.requests:
             if r.error is not None:
-                status = f"[red]raised[/] {escape(r.error)}"
+                status = Text.assemble(("raised", "red"), " ", r.error)
             elif r.failed:
-                status = f"[red]{r.status}[/]"
+                status = Text(str(r.status), style="red")
             elif r.status is not None and r.status >= 400:
-                status = f"[yellow]{r.status}[/]"
+                status = Text(str(r.status), style="yellow")
             else:
-                status = f"[green]{r.status}[/]"
-            table.add_row(escape(f"{r.method} {r.path}"), status, f"{r.ms:.1f}")
-        for s in report.scheduled:
-            outcome = "[green]ok[/]" if s.outcome == "ok" else f"[red]{escape(s.error or '')}[/]"
-            table.add_row(escape(f'scheduled "{s.cron}"'), outcome, f"{s.ms:.1f}")
-        console.print(table)
+                status = Text(str(r.status), style="green")
+            rows.append([f"{r.method} {r.path}", status, f"{r.ms:.1f}"])
+        for event in report.scheduled:
+            outcome = (
+                Text("ok", style="green")
+                if event.outcome == "ok"
+                else Text(event.error or "", style="red")
+            )
+            rows.append([f'scheduled "{event.cron}"', outcome, f"{event.ms:.1f}"])
+        columns = [Column("request"), Column("status", "right"), Column("ms", "right")]
+        print_table(console, columns, rows, title="requests")
 
     if report.queues:
         title = "queues" + (
             f" (drained, +{report.virtual_seconds:g}s virtual)" if report.drained else ""
         )
-        table = Table(title=title, title_justify="left", show_edge=False)
-        columns = (
-            "pending",
-            "delayed",
-            "in_flight",
-            "acked",
-            "retried",
-            "dead_lettered",
-            "dropped",
-        )
-        table.add_column("queue")
-        for column in columns:
-            table.add_column(column, justify="right")
+        queue_rows: list[list[str | Text]] = []
         for name, stats in report.queues.items():
-            cells = []
-            for column in columns:
-                value = stats.get(column, 0)
-                bad = column in ("dead_lettered", "dropped") and value
-                cells.append(f"[red]{value}[/]" if bad else str(value))
-            table.add_row(escape(name), *cells)
-        console.print(table)
+            cells: list[str | Text] = [name]
+            for field in TABLE_FIELDS:
+                value = stats.get(field, 0)
+                bad = field in ("dead_lettered", "dropped") and value
+                cells.append(Text(str(value), style="red" if bad else ""))
+            queue_rows.append(cells)
+        columns = [Column("queue"), *(Column(f, "right") for f in TABLE_FIELDS)]
+        print_table(console, columns, queue_rows, title=title)
 
     if report.failures:
         if report.output:
-            console.print("[dim]worker output:[/]")
-            for line in report.output[-20:]:
-                console.print(f"  [dim]{escape(line)}[/]")
-        interesting = [line for line in report.logs if not line.startswith("debug")]
+            line(("worker output:", "dim"))
+            for text in report.output[-20:]:
+                line(("  " + text, "dim"))
+        interesting = [text for text in report.logs if not text.startswith("debug")]
         if interesting:
-            console.print("[dim]emulator log (last lines):[/]")
-            for line in interesting[-20:]:
-                console.print(f"  [dim]{escape(line)}[/]")
+            line(("emulator log (last lines):", "dim"))
+            for text in interesting[-20:]:
+                line(("  " + text, "dim"))
         for problem in report.failures:
-            console.print(f"[red]✗ {problem.kind}[/] {escape(problem.message)}")
+            line((f"✗ {problem.kind}", "red"), " ", problem.message)
             if problem.details:
-                console.print(f"[dim]{escape(problem.details.rstrip())}[/]")
-        console.print(f"[bold red]check failed[/] (exit {report.exit_code})")
+                line((problem.details.rstrip(), "dim"))
+        line(("check failed", "bold red"), f" (exit {report.exit_code})")
     else:
         summary = f"{len(report.requests)} request(s)"
         if report.drained:
             summary += ", queues drained"
-        console.print(f"[bold green]✓ check passed[/] ({summary})")
+        line(("✓ check passed", "bold green"), f" ({summary})")

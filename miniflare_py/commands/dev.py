@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from .options import config_option, env_option, parse_vars, persist_option
+from .options import (
+    color_mode,
+    color_option,
+    config_option,
+    env_option,
+    parse_vars,
+    persist_option,
+    wrangler_flags,
+)
 
 
 @click.command()
@@ -30,6 +38,14 @@ from .options import config_option, env_option, parse_vars, persist_option
     default="info",
     show_default=True,
 )
+@click.option(
+    "--test-scheduled",
+    is_flag=True,
+    expose_value=False,
+    help="Accepted as wrangler has it: /__scheduled is always served.",
+)
+@wrangler_flags(yes=False)
+@color_option
 def dev(
     config: Path | None,
     env: str | None,
@@ -57,6 +73,7 @@ def dev(
         vars=parse_vars(vars_),
         reload=not no_reload,
         log_level=log_level,
+        color=color_mode(),
     )
     try:
         serve(options)

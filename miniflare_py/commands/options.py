@@ -1,10 +1,18 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, and wrangler's flags that pyflare accepts as pasted."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+from ..console import COLOR_MODES, make_console
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 config_option = click.option(
     "-c",
@@ -20,6 +28,102 @@ persist_option = click.option(
     default=None,
     help="Folder for local state (default: .wrangler/state next to the config).",
 )
+
+_COLOR_KEY = "pyflare.color"
+
+
+def _store_color(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_COLOR_KEY] = value  # meta is shared by the whole command chain
+
+
+color_option = click.option(
+    "--color",
+    type=click.Choice(COLOR_MODES),
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_store_color,
+    help="Colours: auto (default: on a terminal, unless NO_COLOR is set), always or never.",
+)
+
+
+def color_mode() -> str:
+    """The `--color` given to this command (or its group), else "auto"."""
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.meta.get(_COLOR_KEY, "auto")) if ctx is not None else "auto"
+
+
+def stdout_console() -> Any:
+    """The console for a command's results (stdout)."""
+    return make_console(sys.stdout, color_mode())
+
+
+def stderr_console() -> Any:
+    """The console for what a command says about its work (stderr): stdout keeps the data."""
+    return make_console(sys.stderr, color_mode())
+
+
+def _refuse_remote(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        raise click.UsageError(
+            f"pyflare only runs locally, so it cannot use {param.opts[0]}: run the wrangler "
+            "command for the remote resource instead",
+            ctx,
+        )
+
+
+def wrangler_flags(*, yes: bool = True, remote: bool = True) -> Callable[[F], F]:
+    """wrangler's `--local` (a no-op: pyflare is always local), `--remote` and `--preview`
+    (refused in one line) and `--yes/-y` (a no-op: pyflare never asks)."""
+
+    def decorate(f: F) -> F:
+        f = click.option(
+            "--local",
+            is_flag=True,
+            expose_value=False,
+            help="Accepted as wrangler has it; pyflare is always local.",
+        )(f)
+        if remote:
+            for name in ("--remote", "--preview"):
+                f = click.option(
+                    name,
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_refuse_remote,
+                    hidden=True,
+                )(f)
+        if yes:
+            f = click.option(
+                "-y",
+                "--yes",
+                is_flag=True,
+                expose_value=False,
+                help="Accepted as wrangler has it; pyflare never asks.",
+            )(f)
+        return f
+
+    return decorate
+
+
+class JsonErrorCommand(click.Command):
+    """A command whose errors, under `--json`, are printed as wrangler prints them:
+    `{"error": {"text": "..."}}` on stdout, exit code 1 (2 for a bad command line)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        wants_json = "--json" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if not wants_json:
+                raise
+            print_json_error(exc.format_message())
+            ctx.exit(2)
+
+
+def print_json_error(text: str) -> None:
+    """wrangler's `--json` error: `{"error": {"text": ...}}`, indented, on stdout."""
+    click.echo(json.dumps({"error": {"text": text}}, indent=2, ensure_ascii=False))
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..workers.jsdict import JsDict
 from ..workers.rpc import _BindingWrapper
@@ -16,16 +16,6 @@ __all__ = ["D1Database", "D1DatabaseSession"]
 
 FIRST_PRIMARY = "first-primary"
 FIRST_UNCONSTRAINED = "first-unconstrained"
-
-
-class Runner(Protocol):
-    """What a statement runs through: the engine itself, or a session that tracks bookmarks."""
-
-    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]: ...
-
-    def query(self, sql: str, params: tuple[Any, ...], measure: bool = True) -> JsDict: ...
-
-    def columns(self, sql: str, params: tuple[Any, ...]) -> list[str]: ...
 
 
 def _results(engine: Engine, statements: Iterable[D1PreparedStatement]) -> list[JsDict]:

@@ -11,10 +11,10 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..config import D1DatabaseConfig
+from .config import D1DatabaseConfig
 from .database import D1Database
-from .errors import D1Error, MigrationError
-from .splitter import split_file
+from .errors import MigrationError
+from .script import ScriptError, run_script, script_statements
 
 __all__ = ["apply_migrations", "create_migration", "list_migrations", "migration_files"]
 
@@ -93,9 +93,13 @@ def apply_migrations(db: D1Database, config: D1DatabaseConfig, root: Path) -> li
         record = name.replace("'", "''")
         sql = f"{text}\nINSERT INTO {table} (name)\nvalues ('{record}');"
         try:
-            db._engine.batch([(statement, ()) for statement in split_file(sql)])
-        except D1Error as exc:
-            raise MigrationError(f"Migration {name} failed: {exc}", file=name) from None
+            run_script(db, script_statements(sql))
+        except ScriptError as exc:
+            path = Path(config.migrations_dir) / name
+            where = f"at {path}:{exc.line}" if exc.line else f"in {path}"
+            raise MigrationError(
+                f"Migration {name} failed: {exc.error} ({where})", file=name
+            ) from None
         applied.append(name)
     return applied
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..workers.jsdict import JsDict
 from ..workers.rpc import _BindingWrapper
 from .errors import D1Error
+from .runner import Runner
 from .values import bind_values, convert_row, row_lists
-
-if TYPE_CHECKING:
-    from .database import Runner
 
 __all__ = ["D1PreparedStatement"]
 

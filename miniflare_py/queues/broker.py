@@ -14,13 +14,16 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ..clock import Clock, TimerHandle, VirtualClock, spawn
-from ..config import ConfigError, QueueConsumerConfig
+from ..config_base import ConfigError
 from ..logs import log_fast
 from ..workers.context import inside_handler
 from ..workers.jsdict import JsDict
+from .config import QueueConsumerConfig
 from .errors import QueueSendError
+from .handle import Queues
 from .message import BatchOutcome, Message, MessageBatch
 from .metrics import QueueMetrics
+from .producer import QueueProducer
 from .serialize import decode
 from .store import QueueStore, Record
 
@@ -499,16 +502,12 @@ class QueueBroker:
     def queue_names(self) -> list[str]:
         return list(self._queues)
 
-    def producer(self, queue: str, delivery_delay: int = 0) -> Any:
-        """The env binding object for `queue` (a `QueueProducer`)."""
-        from .producer import QueueProducer
-
+    def producer(self, queue: str, delivery_delay: int = 0) -> QueueProducer:
+        """The env binding object for `queue`."""
         self._queue(queue)
         return QueueProducer(self, queue, delivery_delay)
 
     @property
-    def queues(self) -> Any:
+    def queues(self) -> Queues:
         """What `mf.queues` is: a `Queues` view of this broker."""
-        from .handle import Queues
-
         return Queues(self)

@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..workers.context import inside_handler
 from ..workers.jsdict import JsDict
 from .message import BatchOutcome, Message, MessageBatch
+from .ports import BrokerPort
 from .serialize import decode
-
-if TYPE_CHECKING:
-    from .broker import QueueBroker
 
 __all__ = ["QueueHandle", "Queues"]
 
@@ -22,7 +20,7 @@ __all__ = ["QueueHandle", "Queues"]
 class Queues:
     """Every queue the broker knows (producers', consumers' and dead letter queues)."""
 
-    def __init__(self, broker: QueueBroker) -> None:
+    def __init__(self, broker: BrokerPort) -> None:
         self._broker = broker
 
     def __getitem__(self, name: str) -> QueueHandle:
@@ -55,7 +53,7 @@ class QueueHandle:
     """One queue: `stats()`, `messages()`, `pause()` / `resume()`, `fail_next_sends()`,
     `deliver()`."""
 
-    def __init__(self, broker: QueueBroker, name: str) -> None:
+    def __init__(self, broker: BrokerPort, name: str) -> None:
         self._broker = broker
         self.name = name
 

@@ -1,4 +1,10 @@
-"""Per-queue event counters and rates over a recent window of clock time.
+"""Per-queue event counters and rates over a recent window of clock time, and the one definition
+of the fields every queue report uses.
+
+`mf.queues[name].stats()`, `GET /__pyflare/queues` and `pyflare queues status` name their
+fields as `FIELDS` does. What differs is the scope of the counters: since the runtime started
+for `stats()` and `/__pyflare/queues`; since the state folder was created (the persisted
+counters) for `pyflare queues status`. The state fields are what the queue holds now in both.
 
 - `processing_rate`: messages acked per minute over the last `WINDOW` seconds.
 - `failure_rate`: of the message deliveries that finished in the window, the fraction that did
@@ -11,11 +17,45 @@ Both rates are 0.0 when nothing was delivered in the window.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import Final
 
 from .store import COUNTERS
 
-__all__ = ["WINDOW", "QueueMetrics"]
+__all__ = [
+    "COUNTER_FIELDS",
+    "FIELDS",
+    "RATE_FIELDS",
+    "STATE_FIELDS",
+    "TABLE_FIELDS",
+    "WINDOW",
+    "QueueMetrics",
+]
+
+#: What a queue holds now.
+STATE_FIELDS: Final = ("pending", "delayed", "in_flight")
+#: Events counted (a message retried twice adds 2 to `retried`).
+COUNTER_FIELDS: Final = COUNTERS
+#: Rates over the last `WINDOW` seconds (live runtimes only).
+RATE_FIELDS: Final = ("processing_rate", "failure_rate", "retry_rate")
+#: The columns of a queue table, in order.
+TABLE_FIELDS: Final = STATE_FIELDS + COUNTER_FIELDS
+
+#: Every field of a queue report and what it means.
+FIELDS: Final[Mapping[str, str]] = {
+    "pending": "messages deliverable now (not delayed, not in a batch)",
+    "delayed": "messages waiting out a send or retry delay",
+    "in_flight": "messages in a batch being handled",
+    "acked": "messages acknowledged",
+    "retried": "deliveries retried",
+    "dead_lettered": "messages moved to the dead letter queue",
+    "dropped": "messages dropped after their last retry, with no dead letter queue",
+    "processing_rate": "messages acked per minute, over the last minute",
+    "failure_rate": "of the deliveries finished in the last minute, the fraction not acked",
+    "retry_rate": "of the deliveries finished in the last minute, the fraction retried",
+    "dlq": "the dead letter queue of its consumer, or null",
+    "consumer": "whether this worker consumes the queue",
+}
 
 #: Seconds of clock time the rates look back over.
 WINDOW: Final = 60.0

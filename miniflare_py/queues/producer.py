@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..workers.jsdict import JsDict
 from .errors import QueueSendError, QueueSendTypeError
 from .message import check_delay
+from .ports import BrokerPort
 from .serialize import encode, parse_content_type
-
-if TYPE_CHECKING:
-    from .broker import QueueBroker
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_MESSAGES", "MAX_MESSAGE_BYTES", "QueueProducer"]
 
@@ -37,7 +35,7 @@ class QueueProducer:
     raises `Message body cannot be undefined`.
     """
 
-    def __init__(self, broker: QueueBroker, queue: str, delivery_delay: int = 0) -> None:
+    def __init__(self, broker: BrokerPort, queue: str, delivery_delay: int = 0) -> None:
         self._broker = broker
         self.queue = queue
         self.delivery_delay = delivery_delay

@@ -26,6 +26,8 @@ from typing import Protocol
 
 import apsw
 
+from ..bindings.persist import plugin_path
+
 __all__ = [
     "COUNTERS",
     "MemoryStore",
@@ -44,7 +46,7 @@ Counts = dict[str, dict[str, int]]
 
 def queue_store_path(persist_root: Path) -> Path:
     """The SQLite file of the queues under a persist folder (e.g. `.wrangler/state`)."""
-    return Path(persist_root) / "v3" / "queues" / "pyflare-queues.sqlite"
+    return plugin_path(Path(persist_root), "queues") / "pyflare-queues.sqlite"
 
 
 class Record:

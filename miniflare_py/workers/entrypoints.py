@@ -1,4 +1,5 @@
-"""`WorkerEntrypoint`, `DurableObject`, `WorkflowEntrypoint` and `handler`, as in the SDK.
+"""`WorkerEntrypoint`, `DurableObject`, `WorkflowEntrypoint` and `handler`, as in the SDK
+(`DurableObject` is the Durable Objects package's class).
 
 pyflare builds a worker's `env` from its own binding classes, which already behave as the SDK's
 wrapped bindings (see `workers.rpc`), so the base classes keep `ctx` and `env` as given: no
@@ -11,6 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..durable_objects.entrypoint import DurableObject
 from .jshttp import JsRequest
 from .request import Request
 
@@ -31,18 +33,6 @@ class WorkerEntrypoint:
     A new instance is made for every event, as `Default(ctx, env)`; handlers read `self.env`
     and `self.ctx`.
     """
-
-    ctx: Any
-    env: Any
-
-    def __init__(self, ctx: Any, env: Any) -> None:
-        self.ctx = ctx
-        self.env = env
-
-
-class DurableObject:
-    """Base class of a Durable Object class (`class Counter(DurableObject)`): `self.ctx`
-    (its state and storage) and `self.env`."""
 
     ctx: Any
     env: Any

@@ -1,0 +1,51 @@
+"""Helper functions shared by the test files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from miniflare_py import Miniflare
+from miniflare_py.d1 import D1Error
+
+#: The seed application (fixtures/ai-tasks).
+SEED = Path(__file__).resolve().parent.parent / "fixtures" / "ai-tasks"
+
+
+def write_worker(folder: Path, source: str, config: str = "") -> Path:
+    """A `wrangler.toml` (name "w", main "worker.py", plus `config`) and `worker.py` holding
+    `source`, both dedented; returns the config's path."""
+    path = folder / "wrangler.toml"
+    path.write_text(f'name = "w"\nmain = "worker.py"\n{textwrap.dedent(config)}')
+    (folder / "worker.py").write_text(textwrap.dedent(source))
+    return path
+
+
+async def submit(mf: Miniflare, task_type: str = "analysis", **fields: Any) -> str:
+    """POST a seed task (user "ada", question "why?" unless given); returns its id."""
+    resp = await mf.fetch(
+        "/api/tasks",
+        method="POST",
+        json={"user": "ada", "taskType": task_type, "question": "why?", **fields},
+    )
+    assert resp.status == 202, await resp.text()
+    body = await resp.json()
+    assert body["status"] == "pending"
+    return str(body["taskId"])
+
+
+async def task(mf: Miniflare, task_id: str) -> Any:
+    """The seed's view of one task (GET /api/tasks/<id>)."""
+    resp = await mf.fetch(f"/api/tasks/{task_id}")
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def error_of(awaitable: object) -> str:
+    """The message of the `D1Error` that awaiting `awaitable` raises."""
+    with pytest.raises(D1Error) as info:
+        await awaitable  # type: ignore[misc]
+    return str(info.value)
