@@ -1,6 +1,7 @@
 PYTHON ?= python3
-# One venv per interpreter: `make test PYTHON=python3.13` builds and uses .venv-python3.13.
-VENV := $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
+# One venv per Python version: `make test PYTHON=python3.13` builds and uses .venv-python3.13
+# (any other PYTHON, python3 by default, uses .venv).
+VENV ?= $(if $(filter python3.%,$(notdir $(PYTHON))),.venv-$(notdir $(PYTHON)),.venv)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The SDK's binding tests target the Python Cloudflare runs (3.13), where one D1 test is not

@@ -24,7 +24,6 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.anyio
 
 
-
 def config(name: str) -> str:
     folder = FIXTURES / name
     found = [p for p in ("wrangler.toml", "wrangler.jsonc") if (folder / p).exists()]

@@ -15,7 +15,6 @@ from miniflare_py.workers.pyodide.ffi import run_sync
 pytestmark = pytest.mark.anyio
 
 
-
 class Env:
     GREETING = "hi"
 

@@ -16,7 +16,6 @@ from miniflare_py.workers.pyodide.http import AbortError, FetchResponse, pyfetch
 pytestmark = pytest.mark.anyio
 
 
-
 @pytest.fixture(scope="module")
 def target() -> Iterator[str]:
     with http_target() as url:

@@ -16,7 +16,6 @@ from miniflare_py.workers.pyodide.ffi import to_js
 pytestmark = pytest.mark.anyio
 
 
-
 # Response, Request, Headers
 
 

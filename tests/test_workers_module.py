@@ -20,7 +20,6 @@ from miniflare_py.workers.pyodide.http import BodyUsedError, HttpStatusError
 pytestmark = pytest.mark.anyio
 
 
-
 # the public names
 
 

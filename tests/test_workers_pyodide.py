@@ -28,7 +28,6 @@ from miniflare_py.workers.pyodide.webloop import PyodideFuture
 pytestmark = pytest.mark.anyio
 
 
-
 def test_the_package_and_its_version() -> None:
     assert pyodide.__version__ == "0.28.2"
     assert {"ffi", "http", "webloop"} <= set(pyodide.__all__)

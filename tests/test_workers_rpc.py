@@ -24,7 +24,6 @@ from miniflare_py.workers.utils import patch_env
 pytestmark = pytest.mark.anyio
 
 
-
 class KvNamespace(_BindingWrapper):
     """A stand-in for a future KV binding: only the class-level name is needed."""
 
