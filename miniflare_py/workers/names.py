@@ -66,7 +66,8 @@ class _PublicNamesFinder:  # a meta path finder
         module = importlib.import_module(real)
         _show(module, fullname)
         is_package = hasattr(module, "__path__")
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(module), is_package=is_package)
+        loader: Any = _AliasLoader(module)  # a Loader by its methods (see above)
+        return importlib.machinery.ModuleSpec(fullname, loader, is_package=is_package)
 
 
 _FINDER = _PublicNamesFinder()
