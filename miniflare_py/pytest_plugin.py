@@ -79,13 +79,9 @@ class _WorkerNames(importlib.abc.MetaPathFinder):
         return names.finder().find_spec(fullname, path, target)
 
 
-_WORKER_NAMES_FINDER = _WorkerNames()
-sys.meta_path.insert(0, _WORKER_NAMES_FINDER)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _WORKER_NAMES_FINDER in sys.meta_path:
-        sys.meta_path.remove(_WORKER_NAMES_FINDER)
+# Installed once, when pytest loads the plugin (before any conftest can import `workers`), and
+# kept: it answers only for those four names.
+sys.meta_path.insert(0, _WorkerNames())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
