@@ -218,11 +218,19 @@ class DevServer:
     async def _watch(self) -> None:
         from watchfiles import awatch
 
+        from .server_assets import asset_folders, refresh_assets
+
         root = self.config_path.parent
-        async for changes in awatch(root, watch_filter=self._watched, debounce=200, step=50):
+        # The assets folder is watched too (it may sit outside the config's folder).
+        extra = [f for f in asset_folders(self.mf) if not f.is_relative_to(root.resolve())]
+        async for changes in awatch(
+            root, *extra, watch_filter=self._watched, debounce=200, step=50
+        ):
             paths = {Path(p) for _, p in changes}
             try:
-                if any(self._is_config(p) for p in paths):
+                if refresh_assets(self.mf, paths):
+                    log.info("Assets changed (%s)", ", ".join(sorted(p.name for p in paths)))
+                elif any(self._is_config(p) for p in paths):
                     await self._reload_config()
                 else:
                     names = ", ".join(sorted(p.name for p in paths))
@@ -241,6 +249,10 @@ class DevServer:
         p = Path(path)
         if IGNORED_DIRS.intersection(p.parts):
             return False
+        from .server_assets import asset_folders
+
+        if any(p.resolve().is_relative_to(folder) for folder in asset_folders(self.mf)):
+            return True  # any file of the assets folder
         return p.suffix in WATCHED_SUFFIXES or p.name.startswith(".dev.vars")
 
     async def _reload_config(self) -> None:

@@ -278,9 +278,10 @@ class Miniflare:
     ) -> Response:
         """Send a request to the worker's `fetch` handler and return its `Response`.
 
-        A relative `url` is resolved against http://localhost. Exceptions the handler raises
-        propagate. On a virtual clock, work that became due (a full batch, `waitUntil` tasks)
-        has finished when this returns.
+        As at the edge, `[assets]` answer first when they hold the path (unless
+        `run_worker_first`). A relative `url` is resolved against http://localhost. Exceptions
+        the handler raises propagate. On a virtual clock, work that became due (a full batch,
+        `waitUntil` tasks) has finished when this returns.
         """
         if json is not None:
             import json as jsonlib
@@ -289,10 +290,18 @@ class Miniflare:
             headers = [*_header_pairs(headers), ("content-type", "application/json")]
         absolute = DEFAULT_ORIGIN + url if url.startswith("/") else urljoin(DEFAULT_ORIGIN, url)
         request = Request._incoming(absolute, method, _header_pairs(headers), body)
-        response = await self.dispatch_fetch(request)
+        response = self._answer_first(request) or await self.dispatch_fetch(request)
         if self.virtual:
             await self.clock.settle()
         return response
+
+    def _answer_first(self, request: Request) -> Response | None:
+        """What a binding answers before the worker (static assets), as at the edge."""
+        for instance in self.bindings.values():
+            answer = instance.answer_first(request)
+            if answer is not None:
+                return answer  # type: ignore[no-any-return]
+        return None
 
     async def dispatch_fetch(self, request: Request) -> Response:
         """Run the `fetch` handler for an already built `Request` (the HTTP server's path)."""

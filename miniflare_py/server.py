@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from .logs import log_fast
 from .runtime import Miniflare
+from .server_assets import serve_asset
 from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
 from .workers import Request, Response
@@ -53,6 +54,11 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
         started = time.perf_counter()
         if scope["path"].startswith(INTERNAL_PREFIXES):
             await _logged(internal, scope, receive, send, started)
+            return
+        served = await serve_asset(runtime(), scope, send)  # [assets] before the worker
+        if served is not None:
+            if http_log.isEnabledFor(logging.INFO):
+                _log_line(scope, served, _PHRASES.get(served, ""), started)
             return
         request = Request._make(
             _url(scope),

@@ -212,8 +212,8 @@ id = "x"
 bindings = [{ name = "ROOMS", class_name = "Room" }]
 [ai]
 binding = "AI"
-[assets]
-directory = "public"
+[logfwdr]
+bindings = []
 [text_blobs]
 GREETING = "greeting.txt"
 [[services]]
@@ -229,7 +229,7 @@ def test_each_unemulated_binding_is_one_warning_line(tmp_path: Path) -> None:
     assert config.warnings == (
         f"{label}: kv_namespaces: binding KV {message}",
         f"{label}: ai: binding AI {message}",
-        f"{label}: assets: not emulated by this pyflare version",
+        f"{label}: logfwdr: not emulated by this pyflare version",
         f"{label}: text_blobs: binding GREETING {message}",
         f"{label}: services: binding AUTH {message}",
     )
@@ -256,17 +256,17 @@ async def test_a_worker_touching_an_unemulated_binding_gets_an_error_naming_it(
     )
 
 
-def test_an_env_section_reports_only_its_own_bindings_but_inherits_assets(tmp_path: Path) -> None:
+def test_an_env_section_reports_only_its_own_bindings_but_inherits_logfwdr(tmp_path: Path) -> None:
     config = write_worker(
         tmp_path,
         COUNTER_WORKER,
-        '[[kv_namespaces]]\nbinding = "KV"\n[assets]\ndirectory = "p"\n'
-        '[env.dev]\n[[env.dev.r2_buckets]]\nbinding = "B"\nbucket_name = "b"\n',
+        '[[kv_namespaces]]\nbinding = "KV"\n[logfwdr]\nbindings = []\n'
+        '[env.dev]\n[[env.dev.vectorize]]\nbinding = "V"\nindex_name = "i"\n',
     )
     warnings = load_config(config, env="dev").warnings
     assert [w.split(": ", 1)[1] for w in warnings] == [
-        "assets: not emulated by this pyflare version",
-        "r2_buckets: binding B is not emulated by this pyflare version",
+        "logfwdr: not emulated by this pyflare version",
+        "vectorize: binding V is not emulated by this pyflare version",
     ]
 
 

@@ -84,6 +84,11 @@ class BindingInstance:
     async def start(self) -> None:
         """Called once `env` is built, before the first event."""
 
+    def answer_first(self, request: Any) -> Any:
+        """A `workers.Response` for a request this binding answers before the worker sees it
+        (static assets, as at the edge), or None to let the worker answer."""
+        return None
+
     def worker_changed(self, worker: Worker | None) -> None:
         """The worker module was (re)loaded, or failed to load (None)."""
 

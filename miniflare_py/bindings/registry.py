@@ -15,6 +15,8 @@ _BINDING_TYPES = (
     "miniflare_py.d1.binding:D1Binding",
     "miniflare_py.queues.binding:QueuesBinding",
     "miniflare_py.durable_objects.binding:DurableObjectsBinding",
+    "miniflare_py.r2.binding:R2Binding",
+    "miniflare_py.assets.binding:AssetsBinding",
 )
 
 

@@ -1,0 +1,75 @@
+"""`env.ASSETS`: a Fetcher whose `fetch()` asks the assets directly (never the worker)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from ..workers import Response
+from .responder import AssetResponse, AssetServer
+
+__all__ = ["AssetsFetcher", "to_response"]
+
+try:  # pragma: no cover - depends on which `workers` module is installed
+    from ..workers.rpc import _FetcherWrapper as _FetcherBase  # type: ignore[import-not-found]
+
+    _SDK_FETCHER = True
+except ImportError:  # pragma: no cover
+    _FetcherBase = object  # type: ignore[assignment,misc]
+    _SDK_FETCHER = False
+
+
+def to_response(answer: AssetResponse) -> Any:
+    """A `workers.Response` holding what the assets answered."""
+    return Response(answer.read() or None, status=answer.status, headers=list(answer.headers))
+
+
+class AssetsFetcher(_FetcherBase):  # type: ignore[misc,valid-type]
+    """`await env.ASSETS.fetch(url_or_request)`: the asset's `Response` (404 when none)."""
+
+    _js_name: ClassVar[str] = "Fetcher"
+
+    def __init__(self, server: AssetServer) -> None:
+        self._server = server
+
+    def __repr__(self) -> str:
+        return f"Fetcher(assets={str(self._server.folder)!r})"
+
+    def _answer(self, url: str, method: str, headers: Any) -> Any:
+        parts = urlsplit(
+            url if "://" in url else "http://localhost" + ("" if url.startswith("/") else "/") + url
+        )
+
+        def header(name: str) -> str | None:
+            if headers is None:
+                return None
+            value = headers.get(name)
+            return None if value is None else str(value)
+
+        answer = self._server.respond(method, parts.path or "/", parts.query, header)
+        return to_response(answer)
+
+    async def _fetch_request(self, request: Any) -> Any:
+        """The SDK's fetcher hook: answer a JavaScript `Request`."""
+        return self._answer(str(request.url), str(request.method), request.headers)
+
+    if not _SDK_FETCHER:
+
+        async def fetch(
+            self, request: Any, method: str = "GET", headers: Any = None, **_: Any
+        ) -> Any:
+            """`fetch(url_or_request, method=..., headers=...)`."""
+            if isinstance(request, str):
+                return self._answer(request, method, _Headers(headers))
+            return self._answer(str(request.url), str(request.method), request.headers)
+
+
+class _Headers:
+    """Case-insensitive lookup over what `fetch(headers=...)` was given."""
+
+    def __init__(self, headers: Any) -> None:
+        pairs = headers.items() if hasattr(headers, "items") else (headers or [])
+        self._values = {str(k).lower(): str(v) for k, v in pairs}
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name.lower())
