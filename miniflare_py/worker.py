@@ -18,7 +18,7 @@ from typing import Any
 
 from .tracebacks import format_user_exception
 from .workers import shims
-from .workers.context import current_ctx, current_env
+from .workers.context import current_event
 from .workers.jshttp import JsResponse
 from .workers.response import Response
 
@@ -158,8 +158,7 @@ class Worker:
         a `workers.Response`.
         """
         __tracebackhide__ = True
-        env_token = current_env.set(env)
-        ctx_token = current_ctx.set(ctx)
+        token = current_event.set((env, ctx))
         try:
             if self._class is not None:
                 instance = self._class(ctx, env)
@@ -170,8 +169,7 @@ class Worker:
                 raise RuntimeError(f"Handler does not export a {event}() function.")
             result = await _call(handler, (payload, env, ctx)[: self._arity[event]])
         finally:
-            current_env.reset(env_token)
-            current_ctx.reset(ctx_token)
+            current_event.reset(token)
         if event == "fetch" and isinstance(result, JsResponse):
             return Response(result)
         return result

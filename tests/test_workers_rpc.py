@@ -10,7 +10,7 @@ import pytest
 
 from miniflare_py.d1 import D1Database
 from miniflare_py.workers import JsDict, Response, js, python_from_rpc, python_to_rpc
-from miniflare_py.workers.context import current_ctx, current_env, pop_test_env, push_test_env
+from miniflare_py.workers.context import current_event, pop_test_env, push_test_env
 from miniflare_py.workers.jsobject import JsArray, JsObject, JsProxy, js_class, jsnull
 from miniflare_py.workers.rpc import (
     _BindingWrapper,
@@ -219,11 +219,11 @@ def test_env_follows_the_running_worker_then_the_test() -> None:
     push_test_env(test_env)
     try:
         assert env.NAME == "test"
-        token = current_env.set(Worker())
+        token = current_event.set((Worker(), None))
         try:
             assert env.NAME == "worker"
         finally:
-            current_env.reset(token)
+            current_event.reset(token)
         with patch_env(NAME="patched", EXTRA=1):
             assert (env.NAME, env.EXTRA) == ("patched", 1)
         assert env.NAME == "test"
@@ -248,11 +248,11 @@ def test_wait_until_needs_a_running_handler() -> None:
         def waitUntil(self, awaitable: Any) -> None:
             received.append(awaitable)
 
-    token = current_ctx.set(Ctx())
+    token = current_event.set((None, Ctx()))
     try:
         coroutine = work()
         wait_until(coroutine)
         assert received == [coroutine]
         coroutine.close()
     finally:
-        current_ctx.reset(token)
+        current_event.reset(token)

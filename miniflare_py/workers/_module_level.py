@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Awaitable
 from typing import Any
 
-from .context import current_ctx
+from .context import bound_ctx
 from .rpc import env
 
 __all__ = ["env", "wait_until"]
@@ -16,7 +16,7 @@ __all__ = ["env", "wait_until"]
 def wait_until(awaitable: Awaitable[Any]) -> None:
     """Keep `awaitable` running after the response is sent (the running event's
     `ctx.waitUntil`); only inside a worker handler."""
-    ctx = current_ctx.get()
+    ctx = bound_ctx()
     if ctx is None:
         raise RuntimeError("workers.wait_until() can only be called while a worker handler runs")
     target = getattr(awaitable, "unwrap", None)  # a create_proxy() of a task

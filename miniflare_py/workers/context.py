@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["bound_env", "current_ctx", "current_env", "current_loop", "inside_handler"]
+__all__ = ["bound_ctx", "bound_env", "current_event", "current_loop", "inside_handler"]
 
 #: True while a worker handler (fetch, queue, scheduled) runs. The runtime sets it; the queue
 #: producer reads it to decide whether a send from test code should settle due work at once.
 inside_handler: ContextVar[bool] = ContextVar("inside_handler", default=False)
 
-#: The env and ctx of the handler running in this context (set by the worker dispatcher).
-current_env: ContextVar[Any] = ContextVar("current_env", default=None)
-current_ctx: ContextVar[Any] = ContextVar("current_ctx", default=None)
+#: `(env, ctx)` of the handler running in this context (set by the worker dispatcher; one
+#: variable, so a dispatch sets and resets it once).
+current_event: ContextVar[tuple[Any, Any] | None] = ContextVar("current_event", default=None)
 
 #: The event loop the worker runs on, seen from threads the worker started (a WSGI app runs in
 #: one): `run_sync` there hands awaitables back to this loop.
@@ -32,10 +32,16 @@ _test_envs: list[Any] = []
 
 def bound_env() -> Any:
     """The env `workers.env` stands for here, or None outside a worker and a pyflare test."""
-    env = current_env.get()
-    if env is not None:
-        return env
+    event = current_event.get()
+    if event is not None and event[0] is not None:
+        return event[0]
     return _test_envs[-1] if _test_envs else None
+
+
+def bound_ctx() -> Any:
+    """The `ctx` of the handler running here, or None."""
+    event = current_event.get()
+    return None if event is None else event[1]
 
 
 def push_test_env(env: Any) -> None:

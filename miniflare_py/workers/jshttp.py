@@ -307,6 +307,18 @@ class JsRequest(_JsBody):
         return cls._make(url, method, pairs, body, _DEFAULT_CF)
 
     @classmethod
+    def _checked(cls, url: str, method: Any, pairs: HeaderPairs, body: Any) -> JsRequest:
+        """A new request from a URL, a method, validated header pairs and a body."""
+        method = _normalize_method(getattr(method, "value", method))
+        payload, content_type = extract_body(body)
+        if payload is not None and method in ("GET", "HEAD"):
+            raise js_error(
+                "TypeError", "Request with a GET or HEAD method cannot have a body.", TypeError
+            )
+        pairs = _with_content_type(pairs, content_type)
+        return cls._make(normalize_url(url), method, pairs, payload)
+
+    @classmethod
     def _js_new(cls, input: Any, init: Any = None, **kwargs: Any) -> JsRequest:
         if isinstance(input, JsRequest):
             source: JsRequest | None = input

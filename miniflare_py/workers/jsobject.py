@@ -245,27 +245,35 @@ def convert_to_py(
     default_converter: Callable[[Any, Callable[[Any], Any], Any], Any] | None = None,
 ) -> Any:
     """Pyodide's `to_py`: JS objects become dicts, arrays lists, buffers memoryviews."""
-    cache: dict[int, Any] = {}
+    return _ToPy(default_converter).convert(value, depth)
 
-    def convert(v: Any, level: int = depth) -> Any:
+
+class _ToPy:
+    """One `to_py` call (a class, not a self-calling closure, so no reference cycle is left)."""
+
+    __slots__ = ("cache", "default")
+
+    def __init__(self, default: Callable[[Any, Callable[[Any], Any], Any], Any] | None) -> None:
+        self.default = default
+        self.cache: dict[int, Any] = {}
+
+    def convert(self, value: Any, level: int) -> Any:
         if level == 0:
-            return v
-        if isinstance(v, JsObject):
+            return value
+        if isinstance(value, JsObject):
             out: dict[Any, Any] = {}
-            cache[id(v)] = out
-            for key, item in v.items():
-                out[key] = convert(item, level - 1)
+            self.cache[id(value)] = out
+            for key, item in value.items():
+                out[key] = self.convert(item, level - 1)
             return out
-        if isinstance(v, JsArray):
-            return [convert(item, level - 1) for item in v]
-        to_py = getattr(v, "_to_py", None)
+        if isinstance(value, JsArray):
+            return [self.convert(item, level - 1) for item in value]
+        to_py = getattr(value, "_to_py", None)
         if to_py is not None:
             return to_py()
-        if isinstance(v, JsProxy) and default_converter is not None:
-            return default_converter(v, lambda x: convert(x, level - 1), cache)
-        return v
-
-    return convert(value)
+        if isinstance(value, JsProxy) and self.default is not None:
+            return self.default(value, lambda x: self.convert(x, level - 1), self.cache)
+        return value
 
 
 def option(init: Any, kwargs: Mapping[str, Any], name: str, default: Any = None) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .context import bound_env, current_env
+from .context import bound_ctx, bound_env, current_event
 from .jsheaders import Headers as JsHeaders
 from .jsobject import JsException, jsnull
 from .workflows import NonRetryableError
@@ -63,11 +63,11 @@ def patch_env(
 ) -> Iterator[None]:
     """Within the block, `workers.env` (module level) sees these names replaced."""
     overrides = dict(d or {}) | kwds
-    token = current_env.set(_PatchedEnv(bound_env(), overrides))
+    token = current_event.set((_PatchedEnv(bound_env(), overrides), bound_ctx()))
     try:
         yield
     finally:
-        current_env.reset(token)
+        current_event.reset(token)
 
 
 def _to_python_exception(exc: JsException) -> Exception:

@@ -237,43 +237,68 @@ def to_js(
     `dict_converter` makes of its entries, e.g. `js.Object.fromEntries`), a list or tuple an
     `Array`, bytes a `Uint8Array` (whose `.buffer` is an `ArrayBuffer`); str, numbers, bools,
     None and JS values stay as they are; other objects are passed by reference."""
-    cache: dict[int, Any] = {}
+    return _ToJs(
+        pyproxies, create_pyproxies, dict_converter, default_converter, eager_converter
+    ).convert(obj, depth)
 
-    def convert(value: Any, level: int) -> Any:
-        kind = type(value)
-        if kind in _PRIMITIVES or value is None:
+
+class _ToJs:
+    """One `to_js` call's options and cache. A class rather than a nested recursive function:
+    a closure that calls itself is a reference cycle, garbage only the collector frees, and
+    `to_js` runs on hot paths."""
+
+    __slots__ = ("cache", "create_pyproxies", "default", "dict_converter", "eager", "pyproxies")
+
+    def __init__(
+        self,
+        pyproxies: Any,
+        create_pyproxies: bool,
+        dict_converter: Callable[[Iterable[Any]], Any] | None,
+        default_converter: Callable[[Any, Callable[[Any], Any], Any], Any] | None,
+        eager_converter: Callable[[Any, Callable[[Any], Any], Any], Any] | None,
+    ) -> None:
+        self.pyproxies = pyproxies
+        self.create_pyproxies = create_pyproxies
+        self.dict_converter = dict_converter
+        self.default = default_converter
+        self.eager = eager_converter
+        self.cache: dict[int, Any] = {}
+
+    def convert(self, value: Any, level: int) -> Any:
+        if type(value) in _PRIMITIVES or value is None:
             return value
-        if eager_converter is not None and not isinstance(value, JsProxy):
-            return eager_converter(value, lambda v: convert(v, level - 1), cache)
+        if self.eager is not None and not isinstance(value, JsProxy):
+            return self.eager(value, lambda v: self.convert(v, level - 1), self.cache)
         if isinstance(value, (str, int, float, JsProxy, JsNull)) or level == 0:
             return value
+        cache = self.cache
         if id(value) in cache:
             return cache[id(value)]
+        convert = self.convert
         if isinstance(value, dict):
             # Pairs for the converter (Pyodide hands it [key, value] arrays; any pair works).
             entries = [(convert(k, level - 1), convert(v, level - 1)) for k, v in value.items()]
-            result = dict_converter(entries) if dict_converter is not None else JsMap(entries)
+            converter = self.dict_converter
+            result = converter(entries) if converter is not None else JsMap(entries)
             cache[id(value)] = result
             return result
         if isinstance(value, (list, tuple)):
-            result = JsArray()
-            cache[id(value)] = result
-            result.extend(convert(v, level - 1) for v in value)
-            return result
+            array = JsArray()
+            cache[id(value)] = array
+            array.extend([convert(v, level - 1) for v in value])
+            return array
         if isinstance(value, (set, frozenset)):
-            return _JsSet(convert(v, level - 1) for v in value)
+            return _JsSet([convert(v, level - 1) for v in value])
         if isinstance(value, (bytes, bytearray, memoryview)):
             return Uint8Array(bytes(value))
-        if default_converter is not None:
-            return default_converter(value, lambda v: convert(v, level - 1), cache)
-        if not create_pyproxies:
+        if self.default is not None:
+            return self.default(value, lambda v: self.convert(v, level - 1), cache)
+        if not self.create_pyproxies:
             raise ConversionError(f"Cannot convert {value!r} to JavaScript")
         proxy = JsDoubleProxy(value)
-        if pyproxies is not None:
-            pyproxies.append(proxy)
+        if self.pyproxies is not None:
+            self.pyproxies.append(proxy)
         return value if callable(value) else proxy
-
-    return convert(obj, depth)
 
 
 @js_class("Set")
