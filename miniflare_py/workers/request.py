@@ -18,7 +18,7 @@ from .jsstream import ReadableStream
 if TYPE_CHECKING:
     from .headers import HeaderMessage
 
-__all__ = ["Request", "js_body", "js_headers"]
+__all__ = ["Request", "http_message", "js_body", "js_headers"]
 
 _METHODS = {m.value: m for m in HTTPMethod}
 
@@ -35,6 +35,20 @@ def js_body(body: Any) -> Any:
     if isinstance(body, (FormData, Blob)):
         return body.js_object
     return body
+
+
+_message_class: Any = None
+
+
+def http_message(pairs: HeaderPairs) -> Any:
+    """A `headers.HeaderMessage` snapshot of `pairs` (what `.headers` of the `workers` classes
+    returns). `headers.py` needs `http.client`, slow to import, so it loads on first use."""
+    global _message_class
+    if _message_class is None:
+        from .headers import HeaderMessage
+
+        _message_class = HeaderMessage
+    return _message_class(list(pairs))
 
 
 def _python_error(exc: JsException) -> Exception:
@@ -126,9 +140,7 @@ class Request:
     @property
     def headers(self) -> HeaderMessage:
         """A snapshot shaped like `http.client.HTTPMessage` (see `headers.py`)."""
-        from .headers import HeaderMessage  # http.client is imported on first use
-
-        return HeaderMessage(list(self._js_request._pairs))
+        return http_message(self._js_request._pairs)  # type: ignore[no-any-return]
 
     @property
     def integrity(self) -> str:

@@ -20,7 +20,7 @@ from .jshttp import JsResponse, _response_redirect, _status, js_stringify
 from .jsobject import JsException, JsProxy
 from .jsstream import ReadableStream
 from .pyodide.http import FetchResponse as _PyodideFetchResponse
-from .request import _python_error
+from .request import _python_error, http_message
 
 if TYPE_CHECKING:
     from .headers import HeaderMessage
@@ -85,9 +85,7 @@ class FetchResponse(_PyodideFetchResponse):
     @property
     def headers(self) -> HeaderMessage:  # type: ignore[override]
         """A snapshot: case-insensitive, a missing header is None, `get_all()` for repeats."""
-        from .headers import HeaderMessage  # http.client is imported on first use
-
-        return HeaderMessage(list(self.js_response._pairs))
+        return http_message(self.js_response._pairs)  # type: ignore[no-any-return]
 
     async def formData(self) -> FormData:
         return await self.form_data()
