@@ -118,9 +118,32 @@ async def test_undefined_body(edge: Edge) -> None:
     with pytest.raises(QueueSendTypeError, match=exact("Message body cannot be undefined")):
         await edge.q.send()
     with pytest.raises(TypeError, match=exact("Message body cannot be undefined")):
-        await edge.q.send(None)
-    with pytest.raises(TypeError, match=exact("Message body cannot be undefined")):
         await edge.q.sendBatch([{"contentType": "json"}])
+    assert edge.bodies == []
+
+
+async def test_none_is_json_null_and_delivered_as_none(edge: Edge) -> None:
+    # The Python SDK turns None into JS null, a valid body (its own queue tests send it).
+    await edge.q.send(None)
+    await edge.q.sendBatch([{"body": None}, {"body": None, "contentType": "v8"}])
+    assert edge.bodies == [None, None, None]
+    with pytest.raises(TypeError, match="requires a value of type string, but received: NoneType"):
+        await edge.q.send(None, contentType="text")
+
+
+async def test_json_nan_and_infinities_become_none(edge: Edge) -> None:
+    # What JSON.stringify writes: null for NaN, Infinity and -Infinity.
+    body = {"nan": math.nan, "inf": [math.inf, -math.inf, 1.5], "nested": {"x": (math.nan,)}}
+    await edge.q.send(body)
+    await edge.q.send(math.nan)
+    assert edge.bodies == [{"nan": None, "inf": [None, None, 1.5], "nested": {"x": [None]}}, None]
+
+
+async def test_json_circular_body_still_fails_at_send(edge: Edge) -> None:
+    body: list = []
+    body.append(body)
+    with pytest.raises(QueueSendError, match="cannot be serialized as JSON: Circular reference"):
+        await edge.q.send(body)
 
 
 async def test_unsupported_content_type(edge: Edge) -> None:
