@@ -499,8 +499,12 @@ def test_projects_without_pyflare_do_not_import_the_runtime(pytester: pytest.Pyt
 
             def test_nothing_heavy_loaded(pytestconfig):
                 assert pytestconfig.pluginmanager.has_plugin("pyflare")
-                loaded = [m for m in sys.modules if m.startswith("miniflare_py.")]
-                assert loaded == ["miniflare_py.pytest_plugin"]
+                loaded = {m for m in sys.modules if m.startswith("miniflare_py.")}
+                # The plugin's own light modules only: no runtime, no bindings, no workers.
+                light = {"names", "loops", "options", "report", "sync"}
+                assert loaded <= {"miniflare_py.pytest_plugin"} | {
+                    f"miniflare_py.pytest_plugin.{name}" for name in light
+                }, sorted(loaded)
             """
         )
     )
