@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from http_target import http_target
+
+from miniflare_py.pytest_plugin import _denied_message
 
 WRANGLER = 'name = "quotes"\nmain = "worker.py"\n'
 
@@ -206,3 +209,8 @@ def test_unknown_outbound_option_is_one_clear_error(project: pytest.Pytester) ->
     result = project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*outbound='block'): expected 'allow' or 'deny'*"])
+
+
+def test_the_readme_shows_the_message_as_it_is() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"```\n{_denied_message(['https://example.com/'])}\n```" in readme
