@@ -98,7 +98,8 @@ class PyflareRuntime(Miniflare):
     def message_batch(self, queue: Any, messages: Sequence[Any]) -> MessageBatch:
         """A `MessageBatch` for calling a `queue` handler directly (as `queue_batch()` builds
         it); `queue_result(batch)` reads what the handler decided."""
-        return self.queues[_queue_name(queue)].batch(messages)
+        batch: MessageBatch = self.queues[_queue_name(queue)].batch(messages)
+        return batch
 
     async def queue_result(
         self, batch: MessageBatch, ctx: TestExecutionContext | None = None

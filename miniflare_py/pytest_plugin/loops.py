@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 def on_test_loop(
     request: pytest.FixtureRequest,
-    fixture: Callable[..., AsyncIterator[T]],
+    fixture: Callable[..., AsyncGenerator[T, None]],
     kwargs: dict[str, Any],
 ) -> Iterator[T]:
     """Run the async generator `fixture(**kwargs)` on the event loop that runs the test.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,16 +82,17 @@ def _migrations_key(options: PyflareOptions, config: WorkerConfig) -> tuple[Any,
 
 def _snapshot(mf: PyflareRuntime) -> dict[str, Any]:
     # A binding type that keeps migrated state offers snapshot()/restore() (D1 does).
-    return {
-        name: instance.snapshot()
-        for name, instance in mf.bindings.items()
-        if callable(getattr(instance, "snapshot", None))
-    }
+    snapshot: dict[str, Any] = {}
+    for name, instance in mf.bindings.items():
+        take = getattr(instance, "snapshot", None)
+        if callable(take):
+            snapshot[name] = take()
+    return snapshot
 
 
 def _restore(mf: PyflareRuntime, snapshot: dict[str, Any]) -> None:
     for name, state in snapshot.items():
-        mf.bindings[name].restore(state)
+        getattr(mf.bindings[name], "restore")(state)  # noqa: B009 (not on the base interface)
 
 
 async def open_runtime(options: PyflareOptions, cache: StartCache) -> PyflareRuntime:
@@ -184,7 +185,7 @@ def outbound_policy(item: pytest.Item, options: PyflareOptions) -> Iterator[None
 
 async def run_session(
     request: pytest.FixtureRequest, options: PyflareOptions
-) -> AsyncIterator[PyflareRuntime]:
+) -> AsyncGenerator[PyflareRuntime, None]:
     """The `pyflare` fixture's body, run on the test's event loop."""
     from ..workers import outbound
 

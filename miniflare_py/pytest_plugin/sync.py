@@ -135,17 +135,19 @@ class SyncResponse:
         return self._run(self.raw.json())
 
     def text(self) -> str:
-        return self._run(self.raw.text())
+        text: str = self._run(self.raw.text())
+        return text
 
     def bytes(self) -> bytes:
-        return self._run(self.raw.bytes())
+        data: bytes = self._run(self.raw.bytes())
+        return data
 
     def __repr__(self) -> str:
         return repr(self.raw)
 
 
-_PLAIN = (str, bytes, bytearray, int, float, complex, type(None), dict, list, tuple, set, frozenset)
-_PLAIN += (datetime, date, Path)
+_PLAIN: tuple[type, ...] = (str, bytes, bytearray, int, float, complex, type(None), dict, list)
+_PLAIN += (tuple, set, frozenset, datetime, date, Path)
 
 
 class SyncProxy:
