@@ -240,3 +240,31 @@ def test_under_pytest_asyncio_auto_mode_and_anyio_together(project: pytest.Pytes
         )
     )
     project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+@pytest.mark.anyio
+async def test_a_binding_that_cannot_copy_its_state_migrates_in_every_test() -> None:
+    from types import SimpleNamespace
+
+    from miniflare_py.pytest_plugin.startup import _restore
+
+    class Copyable:
+        restored: list[str] = []
+
+        def restore(self, state: str) -> None:
+            self.restored.append(state)
+
+        async def migrate(self) -> dict[str, list[str]]:
+            raise AssertionError("restored bindings are not migrated again")
+
+    class Plain:
+        migrated = 0
+
+        async def migrate(self) -> dict[str, list[str]]:
+            self.migrated += 1
+            return {}
+
+    copyable, plain = Copyable(), Plain()
+    runtime = SimpleNamespace(bindings={"d1": copyable, "other": plain})
+    await _restore(runtime, {"d1": "pages"})  # type: ignore[arg-type]
+    assert (copyable.restored, plain.migrated) == (["pages"], 1)

@@ -90,9 +90,12 @@ def _snapshot(mf: PyflareRuntime) -> dict[str, Any]:
     return snapshot
 
 
-def _restore(mf: PyflareRuntime, snapshot: dict[str, Any]) -> None:
-    for name, state in snapshot.items():
-        getattr(mf.bindings[name], "restore")(state)  # noqa: B009 (not on the base interface)
+async def _restore(mf: PyflareRuntime, snapshot: dict[str, Any]) -> None:
+    for name, instance in mf.bindings.items():
+        if name in snapshot:
+            getattr(instance, "restore")(snapshot[name])  # noqa: B009 (not on the base interface)
+        else:
+            await instance.migrate()  # a binding type that cannot copy its state migrates again
 
 
 async def open_runtime(options: PyflareOptions, cache: StartCache) -> PyflareRuntime:
@@ -115,7 +118,7 @@ async def open_runtime(options: PyflareOptions, cache: StartCache) -> PyflareRun
                 await mf.apply_migrations()
                 cache.migrated[key] = _snapshot(mf)
             else:
-                _restore(mf, migrated)
+                await _restore(mf, migrated)
     except (ConfigError, MigrationError, WorkerLoadError) as exc:
         if mf is not None:
             await mf.close()
