@@ -5,7 +5,7 @@ consumer) has 1,000 tests. Each asks for `pyflare` and makes one D1 read of a mi
 one KV write and one queue send. The same 1,000 tests run a second time with a conftest that
 replaces `pyflare` by a bare fixture that does nothing (and the body's calls by no-ops): what
 pytest and anyio cost on their own. Both suites run in a subprocess (`python -m pytest -q`),
-one after the other in the same run, and the figure is each subprocess's wall time.
+alternately in the same run, twice each, and the figure is each suite's best wall time.
 
 Target (issue 16): the suite with the fixture in under 10 s on this machine (about 5 ms a test).
 """
@@ -25,6 +25,7 @@ TESTS = 1000
 TABLES = 10
 FILES = 20  # 50 tests a file, as a real suite spreads them
 TARGET_SECONDS = 10.0
+RUNS = 2
 
 WRANGLER = """\
 name = "suite"
@@ -180,8 +181,12 @@ def run() -> list[dict[str, Any]]:
             ours = make_project(tmp / "with-pyflare", WITH_PYFLARE)
             bare = make_project(tmp / "bare", BARE)
             run_suite(bare)  # warm the OS caches and bytecode of pytest, anyio and pyflare
-            bare_seconds = run_suite(bare)
-            our_seconds = run_suite(ours)
+            # Alternated, best of each: other work on a shared machine weighs on both alike.
+            bare_times, our_times = [], []
+            for _ in range(RUNS):
+                bare_times.append(run_suite(bare))
+                our_times.append(run_suite(ours))
+            bare_seconds, our_seconds = min(bare_times), min(our_times)
     except Exception as exc:
         return [error_row(GROUP, name, exc)]
     per_test = (our_seconds - bare_seconds) / TESTS * 1000
@@ -195,7 +200,8 @@ def run() -> list[dict[str, Any]]:
             bare_seconds,
             max_value=TARGET_SECONDS,
             lower_is_better=True,
-            note="wall time of `python -m pytest -q` in a subprocess, collection included",
+            note=f"best of {RUNS} wall times of `python -m pytest -q` in a subprocess, "
+            "collection included",
         ),
         make_row(
             GROUP,
