@@ -272,5 +272,6 @@ def test_an_env_section_reports_only_its_own_bindings_but_inherits_logfwdr(tmp_p
 
 def test_an_unemulated_binding_name_clashes_with_a_var(tmp_path: Path) -> None:
     config = write_worker(tmp_path, COUNTER_WORKER, '[vars]\nAI = "x"\n[browser]\nbinding = "AI"\n')
-    with pytest.raises(ConfigError, match=r'binding name "AI" is used twice \(vars.AI and browser\)'):
+    clash = r'binding name "AI" is used twice \(vars.AI and browser\)'
+    with pytest.raises(ConfigError, match=clash):
         load_config(config)
