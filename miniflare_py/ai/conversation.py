@@ -117,8 +117,13 @@ def _tools(inputs: Mapping[str, Any]) -> tuple[Tool, ...]:
     return tuple(tools)
 
 
+# Keys that change how much of the answer is delivered, and how, not what it says: a shorter
+# `max_tokens` gives a prefix of the same answer, as a model with a fixed seed does.
+_DELIVERY_KEYS = frozenset({"stream", "max_tokens", "max_completion_tokens", "max_output_tokens"})
+
+
 def _canonical(inputs: Mapping[str, Any]) -> str:
-    kept = {k: v for k, v in inputs.items() if k != "stream"}
+    kept = {k: v for k, v in inputs.items() if k not in _DELIVERY_KEYS}
     return json.dumps(kept, sort_keys=True, separators=(",", ":"), default=_opaque)
 
 

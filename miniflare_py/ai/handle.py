@@ -42,6 +42,8 @@ class AiCall:
     #: Who answered: "local", "openai", "respond" (a canned answer) or "" (it failed first).
     answered_by: str = ""
     stream: bool = False
+    #: What the worker got back (a stream or an image: the stream object).
+    output: Any = None
 
     def summary(self) -> str:
         """The inputs in one short line, for reports."""

@@ -81,6 +81,7 @@ class AiRunner:
         except BaseException as exc:
             self._finish(call, exc)
             raise
+        call.output = result
         self._finish(call, None)
         return result
 
