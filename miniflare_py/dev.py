@@ -1,10 +1,16 @@
-"""`pyflare dev`: serve a worker on uvicorn, reload it when its files change, log to the console."""
+"""`pyflare dev`: serve a worker on uvicorn, reload it when its files change, log to the console.
+
+One `pyflare dev` owns its state folder (a lock file in it, released when the process ends, even
+on SIGKILL); SIGINT and SIGTERM stop it even while a D1 query holds the event loop (the query gets
+`QUERY_GRACE` seconds, then D1's reset error); slow clients cannot exhaust it (`httpguard`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import logging
 import signal
 import socket
@@ -15,6 +21,7 @@ from typing import Any
 
 from .config import ConfigError, find_config, persist_root
 from .runtime import Miniflare
+from .state import StateLock
 from .tracebacks import format_user_exception
 
 __all__ = ["DevError", "DevOptions", "serve"]
@@ -32,6 +39,14 @@ LOG_LEVELS = {
 UVICORN_LEVELS = {"debug": "warning", "info": "warning", "warn": "warning", "error": "error"}
 IGNORED_DIRS = {".wrangler", "__pycache__", ".venv", ".git", "node_modules", ".pytest_cache"}
 WATCHED_SUFFIXES = {".py", ".toml", ".json", ".jsonc", ".sql"}
+#: Seconds a D1 query still runs after SIGINT/SIGTERM before it is stopped.
+QUERY_GRACE = 1.0
+#: The file in the state folder that `pyflare dev` locks while it runs.
+LOCK_FILE = "pyflare-dev.lock"
+#: Request headers may total 128 KB, as at the edge (uvicorn's default is 16 KB).
+MAX_HEADER_BYTES = 128 * 1024
+#: Connections the kernel queues for the server before it accepts them.
+LISTEN_BACKLOG = 2048
 
 
 class DevError(Exception):
@@ -126,22 +141,37 @@ class DevServer:
         """
         import uvicorn
 
+        from . import httpguard
+        from .d1.engine import resume_queries
         from .server import create_app
 
         if sock is None:
             sock = bind_socket(self.options.ip, self.options.port)
+        limit = httpguard.connection_limit(httpguard.raise_open_files_limit())
         config = uvicorn.Config(
             create_app(lambda: self.mf),
+            http=httpguard.guarded_protocol(_http_protocol(), limit),
             log_level=UVICORN_LEVELS.get(self.options.log_level, "critical"),
             access_log=False,
             lifespan="off",
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            backlog=httpguard.ACCEPT_BATCH,
+            # a backstop: the guard keeps connections under `limit` by closing slow ones
+            limit_concurrency=limit + 1,
         )
         server = _uvicorn_server(config)
+        for name in ("uvicorn.error", "asyncio"):  # per-connection lines: once a minute at most
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, httpguard.RepeatFilter) for f in logger.filters):
+                logger.addFilter(httpguard.RepeatFilter())
         self._server = server
         self._closing = False
         main_task = asyncio.current_task()
         remove_handlers = _on_signals(lambda: self._on_signal(main_task))
+        httpguard.quiet_accept_errors(asyncio.get_running_loop())
         watcher: asyncio.Task[Any] | None = None
+        sweeper: asyncio.Task[Any] | None = None
         try:
             self.mf = self._new_runtime()
             await self.mf.start(strict=False)
@@ -158,24 +188,36 @@ class DevServer:
                         serving.result()
                         raise SystemExit(1)  # uvicorn could not start; it printed why
                     await asyncio.sleep(0.005)
+                # asyncio listened with ACCEPT_BATCH; give the kernel its long queue back
+                sock.listen(LISTEN_BACKLOG)
+                _warm_up_console()
                 print(f"Ready on {_url(self.options.ip, sock)}", flush=True)
+                sweeper = asyncio.create_task(
+                    httpguard.sweep_connections(server.server_state.connections)
+                )
                 if self.options.reload:
                     watcher = asyncio.create_task(self._watch())
                 await serving
             finally:
                 self._closing = True
-                if watcher is not None:
-                    watcher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
+                for task in (watcher, sweeper):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
                 await self.mf.close()  # finishes the batches in flight
         finally:
             remove_handlers()
+            resume_queries()
             sock.close()
 
     def _on_signal(self, main_task: asyncio.Task[Any] | None) -> None:
         """First SIGINT/SIGTERM: stop serving, finish the work in flight, exit. A second one
-        while that work is finishing gives up on it (queued messages are durable anyway)."""
+        while that work is finishing gives up on it (queued messages are durable anyway).
+
+        Either way, D1 queries still running `QUERY_GRACE` seconds after the first signal are
+        stopped (the signal handler itself arranged that; see `_on_signals`).
+        """
         server = self._server
         if not server.should_exit:
             server.should_exit = True
@@ -278,6 +320,14 @@ class DevServer:
         log.info("Worker restarted")
 
 
+def _warm_up_console() -> None:
+    """Let rich import the parts it loads on its first print now, while files can be opened: a
+    first log line written when the process is out of file descriptors would fail."""
+    for handler in logging.getLogger("miniflare_py").handlers:
+        if isinstance(handler, ConsoleHandler):
+            handler.console.render_str("pyflare :)")
+
+
 def _uvicorn_server(config: Any) -> Any:
     """A uvicorn server without its signal handling: `DevServer` owns SIGINT and SIGTERM.
 
@@ -295,21 +345,50 @@ def _uvicorn_server(config: Any) -> Any:
 
 
 def _on_signals(callback: Any) -> Any:
-    """Call `callback()` on SIGINT and SIGTERM; returns a function that restores the handlers."""
+    """Call `callback()` on the event loop at SIGINT and SIGTERM; returns a function that
+    restores the previous handlers.
+
+    A plain Python signal handler rather than `loop.add_signal_handler`: Python runs it at the
+    next bytecode of the main thread, and a D1 query that holds the event loop runs Python (its
+    progress handler) every few thousand steps. So the handler runs during a runaway query and
+    tells D1 to stop it after `QUERY_GRACE` seconds; a second signal stops queries at once.
+    """
+    from .d1.engine import interrupt_queries
+
     loop = asyncio.get_running_loop()
-    installed = []
+    previous: dict[int, Any] = {}
+    seen = [0]
+
+    def handler(signum: int, frame: object) -> None:
+        seen[0] += 1
+        interrupt_queries(after=QUERY_GRACE if seen[0] == 1 else 0.0)
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(callback)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, callback)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread
             continue
-        installed.append(sig)
 
     def remove() -> None:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
     return remove
+
+
+def _http_protocol() -> type[Any]:
+    """uvicorn's HTTP implementation, as its `http="auto"` picks it."""
+    try:
+        import httptools  # noqa: F401
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        return HttpToolsProtocol
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return H11Protocol
 
 
 def bind_socket(ip: str, port: int) -> socket.socket:
@@ -323,7 +402,7 @@ def bind_socket(ip: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
@@ -347,11 +426,40 @@ def _url(ip: str, sock: socket.socket) -> str:
 
 
 def serve(options: DevOptions) -> None:
-    """Run `pyflare dev` until SIGINT or SIGTERM. Raises `ConfigError` for a bad config and
-    `DevError` when it cannot listen on the address."""
+    """Run `pyflare dev` until SIGINT or SIGTERM. Raises `ConfigError` for a bad config,
+    `DevError` when it cannot listen on the address, `StateError` when another `pyflare dev`
+    owns the state folder or a state file cannot be used."""
     configure_logging(options.log_level, options.color)
     dev = DevServer(options)
-    sock = bind_socket(options.ip, options.port)
-    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(dev.run(sock))
+    with contextlib.ExitStack() as stack:
+        if dev.persist_to is not None:
+            stack.enter_context(state_folder_lock(dev.persist_to))
+        sock = bind_socket(options.ip, options.port)
+        _warn_if_reachable(sock)
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+            asyncio.run(dev.run(sock))
     sys.stdout.flush()
+
+
+def state_folder_lock(folder: Path) -> StateLock:
+    """The lock one `pyflare dev` holds on its state folder (`StateError` if another has it)."""
+    return StateLock(
+        folder / LOCK_FILE,
+        f"The state folder {folder}",
+        "another pyflare dev serves it; stop that one, or give this one its own folder "
+        "with --persist-to",
+    )
+
+
+def _warn_if_reachable(sock: socket.socket) -> None:
+    address = sock.getsockname()[0]
+    try:
+        loopback = ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        log.warning(
+            "Listening on %s: anyone who can reach this machine can call the worker and change "
+            "its local data. Use --ip 127.0.0.1 unless you need that.",
+            address,
+        )

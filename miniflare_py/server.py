@@ -1,8 +1,16 @@
 """The HTTP front of a `Miniflare`: an ASGI app that turns requests into `fetch` events.
 
 Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON) and wrangler's
-`/__scheduled` and `/cdn-cgi/handler/scheduled` to fire the `scheduled` handler by hand.
+`/__scheduled` and `/cdn-cgi/handler/scheduled` to fire the `scheduled` handler by hand. Every
+`/cdn-cgi/` path is pyflare's, as at the edge, where a worker never sees one.
 Everything else goes to the worker through a lean ASGI path, since it is the hot one.
+
+Internal routes answer only requests addressed to this server by a loopback name or its own IP
+address (`Host: localhost:8787`, `127.0.0.1:8787`, `[::1]:8787`) and not sent by another site,
+so a web page can neither reach them through DNS rebinding (`Host: evil.example`) nor fire them
+cross-site (`Origin` / `Sec-Fetch-Site`); they get 403. Worker routes see any Host, as under
+`wrangler dev`. A request body over 100 MB gets 413 (the edge's limit on Free and Pro plans)
+before it is read.
 """
 
 from __future__ import annotations
@@ -31,7 +39,13 @@ __all__ = ["create_app"]
 http_log = logging.getLogger("miniflare_py.http")
 error_log = logging.getLogger("miniflare_py.errors")
 
-INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/handler/scheduled")
+INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/")
+#: Request bodies larger than this get 413, as on Cloudflare's Free and Pro plans.
+MAX_BODY_BYTES = 100 * 1000 * 1000
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# Sec-Fetch-Site values of requests a browser makes from this server's own pages or by hand.
+_SAME_SITE = (b"same-origin", b"none")
+_NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
 
@@ -53,7 +67,18 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
             return
         started = time.perf_counter()
         if scope["path"].startswith(INTERNAL_PREFIXES):
-            await _logged(internal, scope, receive, send, started)
+            refusal = _refusal(scope)
+            if refusal is None:
+                await _logged(internal, scope, receive, send, started)
+            else:
+                await _logged(PlainTextResponse(refusal, 403), scope, receive, send, started)
+            return
+        if scope["method"] not in _NO_BODY_METHODS and _declared_length(scope) > MAX_BODY_BYTES:
+            await _logged(_too_large(), scope, receive, send, started)
+            return
+        body = await _read_body(receive)
+        if body is None:
+            await _logged(_too_large(), scope, receive, send, started)
             return
         served = await serve_asset(runtime(), scope, send)  # [assets] before the worker
         if served is not None:
@@ -64,7 +89,7 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
             _url(scope),
             scope["method"],
             Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
-            await _read_body(receive),
+            body,
         )
         try:
             response = await runtime().dispatch_fetch(request)
@@ -152,16 +177,100 @@ def _url(scope: Scope) -> str:
     return f"{url}?{query.decode('latin-1')}" if query else url
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None once it grows past `MAX_BODY_BYTES` (the rest is not read)."""
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body", False) or message["type"] == "http.disconnect":
+        return body
+    chunks = [body]
+    size = len(body)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)
+
+
+def _declared_length(scope: Scope) -> int:
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0  # the HTTP server refuses it before it gets here
+    return 0
+
+
+def _too_large() -> PlainTextResponse:
+    # `connection: close`: the server then drops the rest of the body instead of reading it.
+    return PlainTextResponse(
+        f"413 Request Entity Too Large: the request body is over {MAX_BODY_BYTES:,} bytes, "
+        "the limit at Cloudflare's edge (Free and Pro plans)",
+        413,
+        headers={"connection": "close"},
+    )
+
+
+# -- who may use the internal routes ----------------------------------------------------------
+
+
+def _refusal(scope: Scope) -> str | None:
+    """Why an internal route refuses this request, or None when it is this server's own."""
+    host = origin = site = None
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = value
+        elif key == b"origin":
+            origin = value
+        elif key == b"sec-fetch-site":
+            site = value
+    server = scope.get("server")
+    if host is None or not _own_host(host.decode("latin-1"), server):
+        shown = "none" if host is None else repr(host.decode("latin-1"))
+        return (
+            f"Forbidden: pyflare's internal routes answer only requests to this server by a "
+            f"loopback name or its own address (localhost, 127.0.0.1, [::1]); Host was {shown}"
+        )
+    if (site is not None and site.lower() not in _SAME_SITE) or (
+        origin is not None and not _own_origin(origin.decode("latin-1"), server)
+    ):
+        return "Forbidden: pyflare's internal routes refuse requests sent by another site"
+    return None
+
+
+def _split_host(host: str) -> tuple[str, int | None]:
+    name, sep, port = host.rpartition(":")
+    if not sep or name.endswith(":") or (name.count(":") and not name.startswith("[")):
+        return host.lower(), None  # no port (a bare IPv6 address is not a valid Host)
+    if not port.isdigit():
+        return "", None
+    return name.lower(), int(port)
+
+
+def _own_host(host: str, server: tuple[str, int | None] | None) -> bool:
+    name, port = _split_host(host)
+    own_address = server[0] if server else None
+    own_port = server[1] if server else None
+    if name not in LOOPBACK_NAMES and name not in (own_address, f"[{own_address}]"):
+        return False
+    if port is None:
+        return own_port in (None, 80)
+    return own_port is None or port == own_port
+
+
+def _own_origin(origin: str, server: tuple[str, int | None] | None) -> bool:
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or "/" in rest:
+        return False  # "null" (a sandboxed page, a file) or something else
+    return _own_host(rest, server)
 
 
 def _error_response(details: str) -> Response:

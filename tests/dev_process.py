@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,15 +24,30 @@ READY = re.compile(r"Ready on (http://\S+)")
 class DevProcess:
     """A running `pyflare dev`: its base URL, its output so far, and an HTTP client."""
 
-    def __init__(self, args: list[str], cwd: Path, timeout: float = 20.0) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"}
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        timeout: float = 20.0,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+        prefix: list[str] | None = None,
+    ) -> None:
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
-            [*PYFLARE, "dev", "--port", "0", *args],
+            [*(prefix or []), *PYFLARE, "dev", "--port", "0", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
+            preexec_fn=preexec_fn,
         )
         self._lines: list[str] = []
         self._ready = threading.Event()
@@ -80,18 +96,21 @@ class DevProcess:
 
 
 @contextmanager
-def dev_process(args: list[str], cwd: Path) -> Iterator[DevProcess]:
-    dev = DevProcess(args, cwd)
+def dev_process(args: list[str], cwd: Path, **options: Any) -> Iterator[DevProcess]:
+    dev = DevProcess(args, cwd, **options)
     try:
         yield dev
     finally:
         dev.stop()
 
 
-def run_pyflare(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a one-shot `pyflare` command and capture its output."""
+def run_pyflare(
+    args: list[str], cwd: Path, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a one-shot `pyflare` command and capture its output (`prefix`: a command to run it
+    under, such as `unshare --user`)."""
     return subprocess.run(
-        [*PYFLARE, *args],
+        [*(prefix or []), *PYFLARE, *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -205,9 +205,9 @@ def test_binding_config_classes_are_still_importable_from_config() -> None:
 # -- bindings pyflare does not emulate -----------------------------------------------------------
 
 UNEMULATED = """
-[[kv_namespaces]]
-binding = "KV"
-id = "x"
+[[vectorize]]
+binding = "VECTORS"
+index_name = "x"
 [durable_objects]
 bindings = [{ name = "ROOMS", class_name = "Room" }]
 [browser]
@@ -227,7 +227,7 @@ def test_each_unemulated_binding_is_one_warning_line(tmp_path: Path) -> None:
     message = "is not emulated by this pyflare version"
     label = str(tmp_path / "wrangler.toml")
     assert config.warnings == (
-        f"{label}: kv_namespaces: binding KV {message}",
+        f"{label}: vectorize: binding VECTORS {message}",
         f"{label}: browser: binding BROWSER {message}",
         f"{label}: logfwdr: not emulated by this pyflare version",
         f"{label}: text_blobs: binding GREETING {message}",
@@ -243,16 +243,16 @@ async def test_a_worker_touching_an_unemulated_binding_gets_an_error_naming_it(
     from workers import Response
 
     async def on_fetch(request, env):
-        return Response(await env.KV.get("k"))
+        return Response(await env.VECTORS.query("k"))
     """
     async with Miniflare(write_worker(tmp_path, source, UNEMULATED)) as mf:
-        assert isinstance(mf.env.KV, UnemulatedBinding)
-        assert mf.env.KV.__pyflare_unemulated__ is True
-        assert "KV" in mf.env and "ROOMS" in mf.env and "BROWSER" in mf.env
+        assert isinstance(mf.env.VECTORS, UnemulatedBinding)
+        assert mf.env.VECTORS.__pyflare_unemulated__ is True
+        assert "VECTORS" in mf.env and "ROOMS" in mf.env and "BROWSER" in mf.env
         with pytest.raises(BindingNotEmulatedError) as info:
             await mf.fetch("/")
     assert str(info.value) == (
-        "env.KV.get: kv_namespaces: binding KV is not emulated by this pyflare version"
+        "env.VECTORS.query: vectorize: binding VECTORS is not emulated by this pyflare version"
     )
 
 

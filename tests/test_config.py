@@ -406,7 +406,6 @@ def test_unknown_keys_warn_and_known_wrangler_keys_do_not(
         '(did you mean "max_batch_size"?)',
         'wrangler.toml: unknown key "d1_databases[0].bar"',
         'wrangler.toml: unknown key "triggers.cronz" (did you mean "crons"?)',
-        "wrangler.toml: kv_namespaces: binding KV is not emulated by this pyflare version",
     )
 
 

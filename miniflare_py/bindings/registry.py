@@ -17,6 +17,7 @@ _BINDING_TYPES = (
     "miniflare_py.durable_objects.binding:DurableObjectsBinding",
     "miniflare_py.r2.binding:R2Binding",
     "miniflare_py.assets.binding:AssetsBinding",
+    "miniflare_py.kv.binding:KvBinding",
     "miniflare_py.ai.binding:AiBinding",
 )
 

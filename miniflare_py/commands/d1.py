@@ -54,10 +54,11 @@ def _user_errors(as_json: bool = False) -> Iterator[None]:
     from ..config import ConfigError
     from ..d1 import D1Error
     from ..d1.sqldump import ExportError
+    from ..state import StateError
 
     try:
         yield
-    except (ConfigError, D1Error, ExportError, OSError, _NotFound) as exc:
+    except (ConfigError, D1Error, ExportError, OSError, StateError, _NotFound) as exc:
         if as_json:
             print_json_error(_message(exc))
             raise click.exceptions.Exit(1) from None
@@ -237,25 +238,14 @@ def _print_tables(output: list[dict[str, Any]], queries: list[str]) -> None:
 
 def _inspect(found: D1DatabaseConfig, root: Path) -> dict[str, Any]:
     """What `d1 list` and `d1 info` show of a database, read without creating its file."""
-    import apsw
 
     from ..d1 import d1_persist_path
 
     path = d1_persist_path(root, found.persist_id)
     tables = size = 0
     if path.is_file():
-        conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-        try:
-            conn.set_busy_timeout(5000)
-            names = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-            tables = sum(1 for (name,) in names if not str(name).startswith(("sqlite_", "_cf_")))
-            page_size, pages, free = (
-                int(str(conn.execute(f"PRAGMA {pragma}").fetchall()[0][0]))
-                for pragma in ("page_size", "page_count", "freelist_count")
-            )
-            size = (pages - free) * page_size  # what D1 counts as the database's size
-        finally:
-            conn.close()
+        with _state_errors(path):
+            tables, size = _count(path)
     return {
         "uuid": found.database_id,
         "name": found.database_name,
@@ -264,6 +254,38 @@ def _inspect(found: D1DatabaseConfig, root: Path) -> dict[str, Any]:
         "file_size": size,
         "file": str(path),
     }
+
+
+@contextmanager
+def _state_errors(path: Path) -> Iterator[None]:
+    """A damaged or unreadable database file as one line naming it."""
+    import apsw
+
+    from ..state import open_error
+
+    try:
+        yield
+    except apsw.Error as exc:
+        raise open_error("Cannot read the D1 database", path, exc) from None
+
+
+def _count(path: Path) -> tuple[int, int]:
+    """Tables and bytes in use of the database file at `path`."""
+    import apsw
+
+    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        conn.set_busy_timeout(5000)
+        names = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        tables = sum(1 for (name,) in names if not str(name).startswith(("sqlite_", "_cf_")))
+        page_size, pages, free = (
+            int(str(conn.execute(f"PRAGMA {pragma}").fetchall()[0][0]))
+            for pragma in ("page_size", "page_count", "freelist_count")
+        )
+        size = (pages - free) * page_size  # what D1 counts as the database's size
+    finally:
+        conn.close()
+    return tables, size
 
 
 def _pretty_bytes(size: int) -> str:
@@ -415,7 +437,8 @@ def export(
         path = d1_persist_path(persist_root(worker.root, persist_to), found.persist_id)
         say.print(f"Exporting local database {database} ({found.persist_id}) from {_shown(path)}")
         say.print(f"Exporting SQL to {output}...")
-        export_file(path, output, tables, no_schema=no_schema, no_data=no_data)
+        with _state_errors(path):
+            export_file(path, output, tables, no_schema=no_schema, no_data=no_data)
     say.print("Done!")
 
 

@@ -60,6 +60,7 @@ def dev(
     """Serve the worker locally with Queues and D1, reloading on change."""
     from ..config import ConfigError
     from ..dev import DevError, DevOptions, serve
+    from ..state import StateError
 
     if persist_to is not None and no_persist:
         raise click.UsageError("--persist-to and --no-persist cannot be used together")
@@ -77,5 +78,5 @@ def dev(
     )
     try:
         serve(options)
-    except (ConfigError, DevError) as exc:
+    except (ConfigError, DevError, StateError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -124,7 +124,12 @@ def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path
             "or point --persist-to at its state folder"
         )
 
-    stored = read_store_status(path)
+    from ..state import StateError
+
+    try:
+        stored = read_store_status(path)
+    except StateError as exc:
+        raise click.ClickException(str(exc)) from None
     consumers = {c.queue: c for c in worker.queue_consumers} if worker is not None else {}
     names = (_queue_names(worker) if worker is not None else []) + sorted(stored)
     empty = dict.fromkeys(STATE_FIELDS, 0) | dict.fromkeys(COUNTERS, 0)

@@ -1,19 +1,28 @@
 """The SQLite connection behind a D1 binding: runs statements and builds D1's results.
 
 Work happens inline on the caller's thread: an apsw call on a local file takes microseconds, far
-less than handing it to a thread would cost.
+less than handing it to a thread would cost. A statement that runs long is still stopped: SQLite
+calls a progress handler every few thousand steps, which ends the statement after D1's time limit
+(30 s, `PYFLARE_D1_TIME_LIMIT` seconds if set) or once the time `interrupt_queries()` set has come
+(a signal handler of `pyflare dev` sets it, so Ctrl-C works while a runaway query holds the event
+loop).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 import re
 import secrets
+import time
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 import apsw
 
+from ..state import FileGuard, StateError, open_error
 from ..walcheckpoint import WalCheckpointer
 from ..workers.jsdict import JsDict
 from .authorizer import Authorizer
@@ -21,27 +30,39 @@ from .errors import (
     EMPTY_STATEMENT,
     NO_STATEMENTS,
     PARAMS_ONLY_LAST,
+    STOPPED_MESSAGE,
+    TIME_LIMIT_MESSAGE,
     TRANSACTION_MESSAGE,
     WRONG_BINDINGS,
     D1Error,
     sqlite_message,
 )
-from .splitter import is_blank, split_statements
+from .splitter import is_blank, split_statements, without_comments
 from .values import row_objects
 
-__all__ = ["SERVED_BY", "Engine"]
+__all__ = ["SERVED_BY", "TIME_LIMIT", "Engine", "interrupt_queries", "resume_queries"]
 
 SERVED_BY = "pyflare.db"
 
-# workerd's limits for Durable Object / D1 SQLite (see sqlite.org/security.html).
+#: D1's "Maximum SQL query duration" in seconds (a batch counts as one query).
+TIME_LIMIT = 30.0
+#: SQLite virtual-machine steps between two looks at the clock and the stop flag: about a
+#: tenth of a millisecond of work, so a check costs nothing a query would notice.
+_PROGRESS_STEPS = 10_000
+#: How long a statement waits for another process's write lock (`pyflare d1 execute`).
+_BUSY_TIMEOUT = 5.0
+
+# The limits of workerd's SQLite (see sqlite.org/security.html), except two that D1 documents
+# tighter: a string, BLOB or row holds at most 2,000,000 bytes and a function takes at most 32
+# arguments (developers.cloudflare.com/d1/platform/limits).
 _LIMITS = {
-    apsw.SQLITE_LIMIT_LENGTH: 4 * 1024 * 1024,
+    apsw.SQLITE_LIMIT_LENGTH: 2_000_000,
     apsw.SQLITE_LIMIT_SQL_LENGTH: 100_000,
     apsw.SQLITE_LIMIT_COLUMN: 100,
     apsw.SQLITE_LIMIT_EXPR_DEPTH: 100,
     apsw.SQLITE_LIMIT_COMPOUND_SELECT: 5,
     apsw.SQLITE_LIMIT_VDBE_OP: 25_000,
-    apsw.SQLITE_LIMIT_FUNCTION_ARG: 127,
+    apsw.SQLITE_LIMIT_FUNCTION_ARG: 32,
     apsw.SQLITE_LIMIT_ATTACHED: 0,
     apsw.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 50,
     apsw.SQLITE_LIMIT_VARIABLE_NUMBER: 100,
@@ -51,10 +72,53 @@ _LIMITS = {
 _WRITE_COUNTING_READS = frozenset({"UPDATE", "DELETE"})
 _MAX_PLANS = 1024
 _RENAME_TO_RESERVED = re.compile(
-    r"\s*ALTER\s+TABLE\b.*\bRENAME\s+TO\s+[\"'`\[]?_cf_", re.IGNORECASE | re.DOTALL
+    r"ALTER\s+TABLE\b.*\bRENAME\s+TO\s*[\"'`\[]?_cf_", re.IGNORECASE | re.DOTALL
 )
-_VACUUM = re.compile(r"\s*VACUUM\b", re.IGNORECASE)
+_VACUUM = re.compile(r"VACUUM\b", re.IGNORECASE)
 _NO_COLUMNS: list[str] = []
+# Waits between lock attempts (seconds); they add up to about 5 s, SQLite's own schedule.
+_BUSY_WAITS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05, 0.05) + (
+    0.1,
+) * 47
+
+
+class _Stop:
+    """When every statement of this process stops (`perf_counter()` time; never by default)."""
+
+    at = math.inf
+
+
+def interrupt_queries(after: float = 0.0) -> None:
+    """Stop every D1 statement of this process that still runs `after` seconds from now (and
+    every later one). `resume_queries()` undoes it.
+
+    Safe to call from a signal handler: it only sets a number that the progress handler of each
+    connection reads while SQLite works.
+    """
+    _Stop.at = min(_Stop.at, perf_counter() + after)
+
+
+def resume_queries() -> None:
+    """Let statements run again after `interrupt_queries()`."""
+    _Stop.at = math.inf
+
+
+def time_limit() -> float:
+    """D1's query time limit in seconds: `PYFLARE_D1_TIME_LIMIT` if set, else 30."""
+    value = os.environ.get("PYFLARE_D1_TIME_LIMIT")
+    if not value:
+        return TIME_LIMIT
+    try:
+        limit = float(value)
+    except ValueError:
+        raise StateError(f"PYFLARE_D1_TIME_LIMIT={value!r} is not a number of seconds") from None
+    return limit if limit > 0 else TIME_LIMIT
+
+
+def _statement_start(sql: str) -> str:
+    """`sql` without comments, from its first keyword on: comments before or inside a statement
+    must not hide what it does."""
+    return without_comments(sql).lstrip()
 
 
 class _Plan:
@@ -102,7 +166,7 @@ class _Plan:
         self.direct = not self.steps and self.last is not None and sql.startswith(self.last)
         # Why the plan is refused before it runs, or None.
         self.denied: str | None = None
-        statements = [step for step in (*self.steps, self.last) if step]
+        statements = [_statement_start(step) for step in (*self.steps, self.last) if step]
         if any(_VACUUM.match(step) for step in statements):
             # D1 runs every query inside a transaction.
             self.denied = "D1_ERROR: cannot VACUUM from within a transaction: SQLITE_ERROR"
@@ -148,24 +212,23 @@ class Engine:
     """One SQLite connection with D1's rules; shared by a database and its sessions."""
 
     def __init__(self, path: Path | None) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.auth = Authorizer()
-        self.conn = apsw.Connection(
-            ":memory:" if path is None else str(path), statementcachesize=512
-        )
+        self.time_limit = time_limit()
+        # When the running statement started (a batch counts as one), for the time limit.
+        self._started = perf_counter()
+        self._interrupted = TIME_LIMIT_MESSAGE
+        self._guard: FileGuard | None = None
+        self._checkpointer: WalCheckpointer | None = None
+        try:
+            self.conn = self._open(path)
+        except (apsw.Error, OSError) as exc:
+            raise open_error("Cannot open the D1 database", path, exc) from None
         conn = self.conn
-        conn.set_busy_timeout(5000)
-        # Not cached: a statement compiled before the authorizer is in place must never be
-        # reused by user SQL with the same text.
+        conn.set_busy_handler(self._busy)
+        conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
         if path is not None:
-            conn.execute("PRAGMA journal_mode=WAL", can_cache=False).fetchall()
-            # NORMAL in WAL mode: a commit survives a crash of the process, and only a power
-            # loss can take back the last commits; the database is never corrupted.
-            conn.execute("PRAGMA synchronous=NORMAL", can_cache=False)
-        self._checkpointer = WalCheckpointer(path) if path is not None else None
-        if self._checkpointer is not None:
+            self._checkpointer = WalCheckpointer(path)
             self._checkpointer.attach(conn)
         conn.execute("PRAGMA foreign_keys=ON", can_cache=False)
         conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
@@ -177,7 +240,9 @@ class Engine:
         # A random tag makes pyflare's own statements impossible to reuse from user SQL
         # through the statement cache (they were compiled with the rules lifted).
         tag = self._tag = f"/*{secrets.token_hex(8)}*/"
-        self._begin = f"{tag} BEGIN"
+        # IMMEDIATE: take the write lock up front, so a batch that reads before it writes
+        # waits for `pyflare d1 execute` (busy handler) instead of failing with SQLITE_BUSY.
+        self._begin = f"{tag} BEGIN IMMEDIATE"
         self._commit = f"{tag} COMMIT"
         self._rollback = f"{tag} ROLLBACK"
         self._page_count = f"{tag} PRAGMA page_count"
@@ -191,6 +256,55 @@ class Engine:
         self._page_size = self.internal("PRAGMA page_size")[0][0]
         self.size = self._measure_size()
 
+    def _open(self, path: Path | None) -> apsw.Connection:
+        if path is None:
+            return apsw.Connection(":memory:", statementcachesize=512)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = apsw.Connection(str(path), statementcachesize=512)
+        try:
+            conn.set_busy_timeout(int(_BUSY_TIMEOUT * 1000))
+            # Not cached: a statement compiled before the authorizer is in place must never be
+            # reused by user SQL with the same text. Reading the mode also checks that the file
+            # is an SQLite database at all.
+            conn.execute("PRAGMA journal_mode=WAL", can_cache=False).fetchall()
+            if conn.readonly("main"):
+                raise apsw.ReadOnlyError("the file is read-only")
+            # NORMAL in WAL mode: a commit survives a crash of the process, and only a power
+            # loss can take back the last commits; the database is never corrupted.
+            conn.execute("PRAGMA synchronous=NORMAL", can_cache=False)
+            self._guard = FileGuard(path, "The D1 database")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _busy(self, attempts: int) -> bool:
+        """Wait for another connection's lock, a little longer each time, for at most 5 s;
+        give up when the process is stopping."""
+        if attempts >= len(_BUSY_WAITS) or perf_counter() > _Stop.at:
+            return False
+        time.sleep(_BUSY_WAITS[attempts])
+        return perf_counter() <= _Stop.at
+
+    def _progress(self) -> bool:
+        """SQLite's progress handler: True stops the running statement (SQLITE_INTERRUPT)."""
+        now = perf_counter()
+        if now > _Stop.at:
+            self._interrupted = STOPPED_MESSAGE
+            return True
+        if now - self._started > self.time_limit:
+            self._interrupted = TIME_LIMIT_MESSAGE
+            return True
+        return False
+
+    def check_file(self) -> None:
+        """Before a write: raise `D1Error` when the database file was deleted or replaced."""
+        if self._guard is not None:
+            try:
+                self._guard.check()
+            except StateError as exc:
+                raise D1Error(f"D1_ERROR: {exc}") from None
+
     # -- pyflare's own statements ------------------------------------------------------------
 
     def internal(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -199,6 +313,8 @@ class Engine:
         Only SQL carrying this engine's random tag is cached: user SQL with the same text must
         never reuse a statement compiled without the rules.
         """
+        if not self.in_txn:
+            self._started = perf_counter()
         auth = self.auth
         auth.trusted = True
         try:
@@ -215,22 +331,37 @@ class Engine:
         try:
             pages = cursor.execute(self._page_count).fetchall()[0][0]
             free = cursor.execute(self._freelist_count).fetchall()[0][0]
+        except apsw.Error as exc:
+            raise self.error(exc) from None
         finally:
             auth.trusted = False
         return (pages - free) * self._page_size
 
     def begin(self) -> None:
-        self.internal(self._begin)
+        if self._guard is not None:
+            self.check_file()
+        try:
+            self.internal(self._begin)
+        except apsw.Error as exc:
+            raise self.error(exc) from None
         self.in_txn = True
 
     def commit(self) -> None:
+        """Commit; a commit that fails (disk full, I/O error) rolls back and raises `D1Error`."""
         self.in_txn = False
-        self.internal(self._commit)
+        try:
+            self.internal(self._commit)
+        except apsw.Error as exc:
+            error = self.error(exc)
+            self.rollback()
+            raise error from None
 
     def rollback(self) -> None:
         self.in_txn = False
         if not self.conn.get_autocommit():
-            self.internal(self._rollback)
+            # SQLite rolls back on its own after the errors that make ROLLBACK fail.
+            with contextlib.suppress(apsw.Error):
+                self.internal(self._rollback)
 
     def bookmark(self) -> str:
         """A D1-style session bookmark that sorts after every earlier one."""
@@ -239,16 +370,23 @@ class Engine:
     # -- errors ------------------------------------------------------------------------------
 
     def error(self, exc: BaseException, intermediate: bool = False) -> D1Error:
+        """The `D1Error` a worker sees for `exc` (anything else is re-raised as it is)."""
         auth = self.auth
         if auth.transaction_denied:
             auth.transaction_denied = False
             if isinstance(exc, apsw.AuthError):
                 return D1Error(f"D1_ERROR: {TRANSACTION_MESSAGE}")
+        if isinstance(exc, D1Error):
+            return exc
+        if isinstance(exc, apsw.InterruptError):
+            return D1Error(self._interrupted)
         if isinstance(exc, apsw.BindingsError):
             return D1Error(f"D1_ERROR: {PARAMS_ONLY_LAST if intermediate else WRONG_BINDINGS}")
         if isinstance(exc, apsw.Error):
             return D1Error(f"D1_ERROR: {sqlite_message(exc)}")
         if isinstance(exc, (OverflowError, ValueError, TypeError)):
+            return D1Error(f"D1_ERROR: {exc}")
+        if isinstance(exc, StateError):
             return D1Error(f"D1_ERROR: {exc}")
         raise exc
 
@@ -298,7 +436,11 @@ class Engine:
             raise self.error(exc) from None
 
     def _run_atomic(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
-        if not plan.txn or self.in_txn:
+        if self.in_txn:  # begin() checked the file
+            return self._run(plan, params)
+        if not plan.txn:
+            if not plan.readonly and self._guard is not None:
+                self.check_file()  # a write, or not known yet
             return self._run(plan, params)
         self.begin()
         try:
@@ -332,6 +474,7 @@ class Engine:
 
     def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
         """Run a query for `first()` / `raw()`: column names and rows, no metadata."""
+        self._started = perf_counter()
         plan = self._plans.get(sql)
         if plan is None or not plan.fast:
             plan = self.plan(sql)
@@ -342,6 +485,8 @@ class Engine:
                 self.version += 1
             return result
         # The common case, inlined: one learned statement.
+        if not plan.readonly and self._guard is not None:
+            self.check_file()
         cursor = self.cursor
         try:
             cursor.execute(sql, params)
@@ -365,9 +510,13 @@ class Engine:
             raise D1Error(f"D1_ERROR: {NO_STATEMENTS}")
         conn = self.conn
         start = perf_counter()
+        if not self.in_txn:
+            self._started = start
         changes_before = conn.total_changes()
         rowid_before = conn.last_insert_rowid()
         if plan.fast:
+            if not plan.readonly and self._guard is not None and not self.in_txn:
+                self.check_file()
             cursor = self.cursor
             try:
                 cursor.execute(sql, params)
@@ -410,6 +559,7 @@ class Engine:
             raise D1Error(f"D1_ERROR: {NO_STATEMENTS}")
         outer = self.in_txn
         if not outer:
+            self._started = perf_counter()  # D1's time limit covers the whole batch
             self.begin()
         try:
             query = self.query
@@ -438,6 +588,7 @@ class Engine:
         if not todo:
             raise D1Error(f"D1_EXEC_ERROR: Error in line 1: {lines[0]}: {NO_STATEMENTS}")
         duration = 0.0
+        self._started = perf_counter()
         self.begin()
         try:
             for number, line in todo:

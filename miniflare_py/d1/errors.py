@@ -17,6 +17,15 @@ TRANSACTION_MESSAGE = (
 WRONG_BINDINGS = "Wrong number of parameter bindings for SQL query."
 NO_STATEMENTS = "No SQL statements detected."
 EMPTY_STATEMENT = "SQL code did not contain a statement."
+# What D1 answers when a query runs past its 30 s limit: D1 resets the Durable Object that holds
+# the database and fails the query with this (developers.cloudflare.com/d1/observability/debug-d1,
+# "List of D1_ERRORs"; the D1 team ties it to the 30 s limit on community.cloudflare.com).
+TIME_LIMIT_MESSAGE = (
+    "D1_ERROR: D1 DB storage operation exceeded timeout which caused object to be reset."
+)
+# A query stopped because the local server is shutting down (Ctrl-C, SIGTERM): the object that
+# holds the database goes away, which D1 reports with this documented text.
+STOPPED_MESSAGE = "D1_ERROR: D1 DB reset because its code was updated."
 PARAMS_ONLY_LAST = (
     "When executing multiple SQL statements in a single call, only the last statement can have "
     "parameters."

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import apsw
 
-__all__ = ["is_blank", "split_file", "split_statements"]
+__all__ = ["is_blank", "split_file", "split_statements", "without_comments"]
+
+
+def _complete(sql: str) -> bool:
+    """`apsw.complete`, which refuses text with a NUL (running such SQL reports the NUL)."""
+    return apsw.complete(sql.replace("\x00", " ") if "\x00" in sql else sql)
 
 
 def _skip_blank(sql: str, i: int) -> int:
@@ -68,12 +73,44 @@ def split_statements(sql: str) -> tuple[list[str], str]:
             i = n if end < 0 else end + 2
         elif ch == ";":
             i += 1
-            if apsw.complete(sql[start:i]) or is_blank(sql[start:i]):
+            if _complete(sql[start:i]) or is_blank(sql[start:i]):
                 pieces.append(sql[start:i])
                 start = i
         else:
             i += 1
     return pieces, sql[start:]
+
+
+def without_comments(sql: str) -> str:
+    """`sql` with each comment replaced by a space (quoted text is kept as it is)."""
+    if "--" not in sql and "/*" not in sql:
+        return sql
+    out: list[str] = []
+    start = 0
+    i = 0
+    n = len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"`[":
+            close = "]" if ch == "[" else ch
+            i += 1
+            while i < n and sql[i] != close:
+                i += 1
+            i += 1
+        elif sql.startswith("--", i) or sql.startswith("/*", i):
+            out.append(sql[start:i])
+            out.append(" ")
+            if sql[i] == "-":
+                end = sql.find("\n", i)
+                i = n if end < 0 else end + 1
+            else:
+                end = sql.find("*/", i + 2)
+                i = n if end < 0 else end + 2
+            start = i
+        else:
+            i += 1
+    out.append(sql[start:])
+    return "".join(out)
 
 
 def split_file(sql: str) -> list[str]:

@@ -1,5 +1,14 @@
 """`QueueBroker`: batching, delays, retries and dead letters, as pure logic over a clock and a
-store. It never imports a worker: the runtime hands it `deliver(batch)`."""
+store. It never imports a worker: the runtime hands it `deliver(batch)`.
+
+When the store fails (disk full, I/O error), nothing is lost and no queue stalls:
+- a send fails with `QueueSendError` naming the store, and nothing of it is kept;
+- a batch is not started while its start cannot be recorded: its messages wait where they were;
+- a batch's outcome that cannot be written is kept in memory, in order, and written before any
+  later write; until then the broker writes nothing else (so the file never runs ahead of it).
+Every `STORE_RETRY` seconds the broker tries again; the first write that succeeds resumes
+delivery. The failure is logged once when it starts and once when it ends.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ from .message import BatchOutcome, Message, MessageBatch
 from .metrics import QueueMetrics
 from .producer import QueueProducer
 from .serialize import decode
-from .store import QueueStore, Record
+from .store import QueueStore, Record, StoreError
 
 __all__ = ["Deliver", "QueueBroker", "QueueDrainError"]
 
@@ -36,6 +45,10 @@ Deliver = Callable[[MessageBatch], Awaitable[Any]]
 #: Time jumps (virtual clock) or waits (real clock) after which `drain()` gives up.
 MAX_DRAIN_ROUNDS: Final = 100_000
 MAX_DRAIN_BATCHES: Final = 200_000
+#: Seconds between two tries of a store that failed (well under the 5 s default batch timeout).
+STORE_RETRY: Final = 0.1
+# What a store raises when a write fails now and may succeed later.
+_STORE_ERRORS = (StoreError, OSError)
 
 
 class QueueDrainError(RuntimeError):
@@ -182,6 +195,10 @@ class QueueBroker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
         self._closed = False
+        # Batch outcomes the store refused, oldest first, written before any later write.
+        self._unsaved: deque[Callable[[], None]] = deque()
+        self._store_error: BaseException | None = None  # set while the store fails
+        self._store_retry = _Deadline(clock, self._retry_store)
         # Batches drain() may still start: a bound for consumers that bounce messages forever.
         self._drain_budget: int | None = None
         self._virtual = isinstance(clock, VirtualClock)
@@ -191,7 +208,7 @@ class QueueBroker:
     async def start(self) -> None:
         """Load the store (in-flight messages become deliverable, attempts kept) and start
         delivering."""
-        records, _ = self.store.load()
+        records, _ = self.store.load()  # a StateError here names the file
         now = self.clock.now()
         for record in records:
             self._seq = max(self._seq, record.seq)
@@ -211,6 +228,14 @@ class QueueBroker:
             queue.delay.set(None)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self._store_retry.set(None)
+        if self._unsaved and not self._flush():
+            logger.error(
+                "%d batch outcome(s) could not be saved (%s): their messages will be delivered "
+                "again at the next start",
+                len(self._unsaved),
+                self._store_error,
+            )
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -223,11 +248,22 @@ class QueueBroker:
                 "Queue send failed: injected failure (fail_next_sends)"
             )
 
-    def enqueue(self, queue: str, messages: Sequence[tuple[str, bytes, int]]) -> JsDict:
+    def enqueue(
+        self,
+        queue: str,
+        messages: Sequence[tuple[str, bytes, int]],
+        what: str = "Queue send failed",
+    ) -> JsDict:
         """Store `(content_type, data, delay_seconds)` messages, then schedule them; returns
-        the queue's backlog metrics after the send."""
+        the queue's backlog metrics after the send.
+
+        Raises `QueueSendError` ("<what>: <why>") when the store cannot take them; then nothing
+        of the send was kept.
+        """
         if not self._started:
             raise RuntimeError("QueueBroker.start() must be awaited before sending")
+        if self._unsaved and not self._flush():
+            raise QueueSendError(f"{what}: {self._store_error}") from None
         q = self._queue(queue)
         now = self.clock.now()
         seq = self._seq
@@ -248,10 +284,20 @@ class QueueBroker:
                 )
             )
         # One commit for the new messages and, when they make a batch due at once, the start of
-        # its delivery: the store is written before anything in memory changes.
-        with self.store.transaction():
-            self.store.add(records)
-            started = self._pump(q, records)
+        # its delivery: the store is written before anything in memory changes (a failed write
+        # undoes what `_pump` started).
+        started: list[list[Record]] = []
+        try:
+            with self.store.transaction():
+                self.store.add(records)
+                started = self._pump(q, records)
+        except _STORE_ERRORS as exc:
+            # The commit failed after `_pump` started batches: none of it happened.
+            for batch in reversed(started):
+                self._undo_start(q, batch)
+            self._store_failed(exc)
+            raise QueueSendError(f"{what}: {exc}") from None
+        self._store_ok()
         self._seq = seq
         for record in records:
             if record.in_flight:
@@ -286,41 +332,106 @@ class QueueBroker:
             q.promote(now)
         ready = q.ready
         pending = [r for r in incoming if r.available_at <= now]
-        deferred: list[list[Record]] = []
+        started: list[list[Record]] = []
         if q.consumed:
             size = q.batch_size
             starved = False
-            while (ready or pending) and q.batches < q.concurrency:
-                first = ready[0] if ready else pending[0]
-                if len(ready) + len(pending) < size and now < first.available_at + q.timeout:
-                    break
-                if self._drain_budget is not None:
-                    if self._drain_budget <= 0:
-                        starved = True  # drain() gives up; no timer either, it would spin
+            try:
+                if self._unsaved and not incoming and not self._flush():
+                    starved = True  # earlier outcomes first; the retry timer pumps again
+                while (ready or pending) and q.batches < q.concurrency and not starved:
+                    first = ready[0] if ready else pending[0]
+                    if len(ready) + len(pending) < size and now < first.available_at + q.timeout:
                         break
-                    self._drain_budget -= 1
-                batch = [ready.popleft() for _ in range(min(size, len(ready)))]
-                taken = pending[: size - len(batch)]
-                del pending[: len(taken)]
-                batch += taken
-                q.batches += 1
-                self._start_delivery(batch)
-                if taken:
-                    deferred.append(batch)
-                else:
-                    self._spawn_batch(q, batch)
+                    if self._drain_budget is not None:
+                        if self._drain_budget <= 0:
+                            starved = True  # drain() gives up; no timer either, it would spin
+                            break
+                        self._drain_budget -= 1
+                    batch = [ready.popleft() for _ in range(min(size, len(ready)))]
+                    taken = pending[: size - len(batch)]
+                    del pending[: len(taken)]
+                    batch += taken
+                    started.append(batch)
+                    self._start_delivery(q, batch)
+            except _STORE_ERRORS as exc:
+                # The start was not recorded: put every batch of this call back and wait.
+                for batch in reversed(started):
+                    self._undo_start(q, batch)
+                started = []
+                if incoming:
+                    raise  # the send fails; its transaction rolls back
+                self._store_failed(exc)
+                starved = True
             due = ready and q.batches < q.concurrency and not starved
             q.flush.set(ready[0].available_at + q.timeout if due else None)
         else:
             q.flush.set(None)
         q.delay.set(q.delayed[0][0] if q.delayed else None)
-        return deferred
+        if incoming:
+            return started  # spawned by enqueue() once its transaction has committed
+        if started:
+            self._store_ok()
+        for batch in started:
+            self._spawn_batch(q, batch)
+        return []
 
-    def _start_delivery(self, batch: list[Record]) -> None:
+    def _start_delivery(self, q: _Queue, batch: list[Record]) -> None:
+        q.batches += 1
         for record in batch:
             record.attempts += 1
             record.in_flight = True
         self.store.start_delivery(batch)
+
+    def _undo_start(self, q: _Queue, batch: list[Record]) -> None:
+        """Take back a start the store did not record: the batch's messages wait again at the
+        front of the queue, in order (new messages of a failed send are simply dropped)."""
+        q.batches -= 1
+        for record in reversed(batch):
+            record.attempts -= 1
+            record.in_flight = False
+            if record.seq in q.records:
+                q.ready.appendleft(record)
+
+    # -- store failures ------------------------------------------------------------------------
+
+    def _store_failed(self, exc: BaseException) -> None:
+        """Note a store failure: log it (once while it lasts) and try again soon."""
+        if self._store_error is None:
+            logger.error(
+                "%s: queue delivery waits and sends fail until it can be written again", exc
+            )
+        self._store_error = exc
+        if not self._closed:
+            self._store_retry.set(self.clock.now() + STORE_RETRY)
+
+    def _store_ok(self) -> None:
+        if self._store_error is not None:
+            self._store_error = None
+            self._store_retry.set(None)
+            logger.warning("The queue store can be written again: delivery resumed")
+
+    def _flush(self) -> bool:
+        """Write the outcomes the store refused before, oldest first; False if it still fails."""
+        unsaved = self._unsaved
+        if not unsaved:
+            return True
+        while unsaved:
+            try:
+                unsaved[0]()
+            except _STORE_ERRORS as exc:
+                self._store_failed(exc)
+                return False
+            unsaved.popleft()
+        self._store_ok()
+        return True
+
+    def _retry_store(self) -> None:
+        if self._closed:
+            return
+        if self._flush():
+            for queue in self._queues.values():
+                self._pump(queue)
 
     def _spawn_batch(self, q: _Queue, batch: list[Record]) -> None:
         task = spawn(self.clock, self._run_batch(q, batch))
@@ -330,6 +441,11 @@ class QueueBroker:
     async def _run_batch(self, q: _Queue, batch: list[Record]) -> None:
         try:
             await self._deliver_batch(q, batch)
+        except Exception:
+            # A bug, not the handler (its errors are caught in _call): never leave the batch in
+            # flight for good. Its messages are retried, with this attempt counted.
+            logger.exception('Queue batch on "%s" failed; its messages will be retried', q.name)
+            self._settle(q, batch, {r.id: None for r in batch}, 0)
         finally:
             q.batches -= 1
             self._pump(q)
@@ -414,7 +530,7 @@ class QueueBroker:
             record.available_at = now
         counts = {q.name: {"acked": acked, "retried": len(again)}}
         counts[q.name].update(dead_lettered=len(moved), dropped=dropped)
-        self.store.finish_delivery(removed, again, moved, counts)
+        self._save_outcome(removed, again, moved, counts)
 
         for record in removed:
             q.release(record, record.seq)
@@ -428,6 +544,29 @@ class QueueBroker:
         if dlq is not None and moved:
             self._pump(dlq)
 
+    def _save_outcome(
+        self,
+        removed: list[Record],
+        again: list[Record],
+        moved: list[tuple[int, Record]],
+        counts: dict[str, dict[str, int]],
+    ) -> None:
+        """Write a batch's outcome, or keep it for later when the store fails (the caller goes
+        on as if it were written: at worst, after a crash, those messages come again).
+
+        A kept write reads its records when it runs; they do not change before: nothing is
+        delivered again while an earlier outcome waits (`_pump` flushes first).
+        """
+
+        if self._unsaved and not self._flush():
+            self._unsaved.append(lambda: self.store.finish_delivery(removed, again, moved, counts))
+            return
+        try:
+            self.store.finish_delivery(removed, again, moved, counts)
+        except _STORE_ERRORS as exc:
+            self._unsaved.append(lambda: self.store.finish_delivery(removed, again, moved, counts))
+            self._store_failed(exc)
+
     # -- inspection (used by Queues / QueueHandle) ---------------------------------------------
 
     def _queue(self, name: str) -> _Queue:
@@ -437,14 +576,17 @@ class QueueBroker:
         return queue
 
     def has_work(self) -> bool:
-        """True while a consumed, unpaused queue holds a deliverable or delayed message, or any
-        batch is in flight."""
-        return bool(self._tasks) or any(
-            q.consumed and (q.ready or q.delayed) for q in self._queues.values()
+        """True while a consumed, unpaused queue holds a deliverable or delayed message, any
+        batch is in flight, or an outcome waits to be written."""
+        return (
+            bool(self._tasks)
+            or bool(self._unsaved)
+            or any(q.consumed and (q.ready or q.delayed) for q in self._queues.values())
         )
 
     def next_deadline(self) -> float | None:
-        """When the broker next has something to do on its own (a partial batch or a delay)."""
+        """When the broker next has something to do on its own (a partial batch, a delay, or
+        another try of a failing store)."""
         times = [
             at
             for q in self._queues.values()
@@ -452,6 +594,8 @@ class QueueBroker:
             for at in (q.flush.at, q.delay.at)
             if at is not None
         ]
+        if self._store_retry.at is not None:
+            times.append(self._store_retry.at)
         return min(times, default=None)
 
     async def drain(self) -> None:

@@ -22,7 +22,12 @@ class BrokerPort(Protocol):
 
     def check_send(self, queue: str) -> None: ...
 
-    def enqueue(self, queue: str, messages: Sequence[tuple[str, bytes, int]]) -> JsDict: ...
+    def enqueue(
+        self,
+        queue: str,
+        messages: Sequence[tuple[str, bytes, int]],
+        what: str = "Queue send failed",
+    ) -> JsDict: ...
 
     async def settle_after_send(self) -> None: ...
 

@@ -9,7 +9,7 @@ from ..workers.jsdict import JsDict
 from .errors import QueueSendError, QueueSendTypeError
 from .message import check_delay
 from .ports import BrokerPort
-from .serialize import encode, parse_content_type
+from .serialize import encode_sized, parse_content_type
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_MESSAGES", "MAX_MESSAGE_BYTES", "QueueProducer"]
 
@@ -52,10 +52,10 @@ class QueueProducer:
         if body is UNDEFINED or body is None:
             raise QueueSendTypeError("Message body cannot be undefined")
         ctype = parse_content_type(content_type if contentType is None else contentType)
-        data = encode(body, ctype)
-        if len(data) > MAX_MESSAGE_BYTES:
+        data, size = encode_sized(body, ctype)
+        if size > MAX_MESSAGE_BYTES:
             raise QueueSendError(
-                f"Queue send failed: message length of {len(data)} bytes exceeds limit of "
+                f"Queue send failed: message length of {size} bytes exceeds limit of "
                 f"{MAX_MESSAGE_BYTES}"
             )
         delay = check_delay(
@@ -77,6 +77,7 @@ class QueueProducer:
         if not messages:
             raise QueueSendTypeError("sendBatch() requires at least one message")
         encoded: list[tuple[str, bytes, Any]] = []
+        sizes: list[int] = []
         for index, message in enumerate(messages):
             if not isinstance(message, Mapping):
                 raise QueueSendTypeError(
@@ -88,19 +89,21 @@ class QueueProducer:
                 raise QueueSendTypeError("Message body cannot be undefined")
             ctype = parse_content_type(message.get("contentType", message.get("content_type")))
             delay = message.get("delaySeconds", message.get("delay_seconds"))
-            encoded.append((ctype, encode(body, ctype), delay))
+            data, size = encode_sized(body, ctype)
+            encoded.append((ctype, data, delay))
+            sizes.append(size)
         if len(encoded) > MAX_BATCH_MESSAGES:
             raise QueueSendError(
                 f"Queue sendBatch failed: batch message count of {len(encoded)} exceeds limit of "
                 f"{MAX_BATCH_MESSAGES}"
             )
-        largest = max(len(data) for _, data, _ in encoded)
+        largest = max(sizes)
         if largest > MAX_MESSAGE_BYTES:
             raise QueueSendError(
                 f"Queue sendBatch failed: message in batch has length {largest} bytes which "
                 f"exceeds single message size limit of {MAX_MESSAGE_BYTES}"
             )
-        total = sum(len(data) for _, data, _ in encoded)
+        total = sum(sizes)
         if total > MAX_BATCH_BYTES:
             raise QueueSendError(
                 f"Queue sendBatch failed: batch size of {total} bytes exceeds limit of "
@@ -116,14 +119,16 @@ class QueueProducer:
         for ctype, data, delay in encoded:
             own = check_delay(delay, what, QueueSendTypeError)
             batch.append((ctype, data, default if own is None else own))
-        return await self._store(batch)
+        return await self._store(batch, what)
 
     send_batch = sendBatch
 
-    async def _store(self, batch: list[tuple[str, bytes, int]]) -> JsDict:
+    async def _store(
+        self, batch: list[tuple[str, bytes, int]], what: str = "Queue send failed"
+    ) -> JsDict:
         broker = self._broker
         broker.check_send(self.queue)
-        metrics = broker.enqueue(self.queue, batch)
+        metrics = broker.enqueue(self.queue, batch, what)
         await broker.settle_after_send()
         return JsDict(metadata=JsDict(metrics=metrics))
 

@@ -12,6 +12,10 @@ that matter for durability, each one transaction:
 
 After a crash, `load()` returns every message still stored, in flight or not; the broker makes
 in-flight ones deliverable again with their attempts kept.
+
+A write that fails (disk full, I/O error, the file deleted under a running server) raises
+`StoreError` with one line naming the file, and leaves the file as it was before that write. One
+process at a time uses a `SqliteStore`: it holds a lock next to the file while it is open.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Protocol
 import apsw
 
 from ..bindings.persist import plugin_path
+from ..state import FileGuard, StateError, StateLock, open_error
 
 __all__ = [
     "COUNTERS",
@@ -34,6 +39,7 @@ __all__ = [
     "QueueStore",
     "Record",
     "SqliteStore",
+    "StoreError",
     "queue_store_path",
     "read_store_status",
 ]
@@ -42,6 +48,11 @@ __all__ = [
 COUNTERS = ("acked", "retried", "dead_lettered", "dropped")
 
 Counts = dict[str, dict[str, int]]
+
+
+class StoreError(Exception):
+    """A store could not be written or read now (disk full, I/O error, file deleted); nothing of
+    the failed write was kept. `str(error)` is one line naming the file."""
 
 
 def queue_store_path(persist_root: Path) -> Path:
@@ -96,7 +107,11 @@ class Record:
 
 
 class QueueStore(Protocol):
-    """What the broker needs from storage (see the module docstring for when each is called)."""
+    """What the broker needs from storage (see the module docstring for when each is called).
+
+    A write that fails raises `StoreError` and keeps nothing of that write; the broker then
+    retries it later (the failure may pass: a disk that was full gets room again).
+    """
 
     def load(self) -> tuple[list[Record], Counts]:
         """Every stored message in `seq` order, and the persisted event counters."""
@@ -214,22 +229,46 @@ _NO_TRANSACTION = contextlib.nullcontext()
 
 
 class _Transaction:
-    """One commit around several writes; `active` while it is open."""
+    """One commit around several writes; `active` while it is open.
 
-    def __init__(self, db: apsw.Connection) -> None:
-        self._db = db
+    Plain BEGIN IMMEDIATE / COMMIT rather than apsw's savepoints: after SQLITE_FULL or an I/O
+    error SQLite may already have rolled the transaction back, and the savepoint a context
+    manager would then release is gone (it reports "cannot rollback - no transaction is active"
+    instead of the error that happened).
+    """
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._db = store._db
+        self._cursor = store._db.cursor()  # its own cursor: cheaper than `Connection.execute`
         self.active = False
 
     def __enter__(self) -> _Transaction:
         if self.active:
             raise RuntimeError("SqliteStore transactions do not nest")
-        self._db.__enter__()
+        store = self._store
+        try:
+            self._cursor.execute("BEGIN IMMEDIATE")
+        except apsw.Error as exc:
+            raise store.error(exc) from None
         self.active = True
         return self
 
-    def __exit__(self, *exc_info: object) -> bool | None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.active = False
-        return self._db.__exit__(*exc_info)
+        if exc_type is None:
+            try:
+                self._cursor.execute("COMMIT")
+                return
+            except apsw.Error as error:
+                self._rollback()
+                raise self._store.error(error) from None
+        self._rollback()
+
+    def _rollback(self) -> None:
+        if not self._db.get_autocommit():  # SQLite may have rolled back on its own
+            with contextlib.suppress(apsw.Error):
+                self._db.execute("ROLLBACK")
 
 
 class SqliteStore:
@@ -242,29 +281,77 @@ class SqliteStore:
     commit: measured with `bench/queues.py` on a 2-core machine it cuts send->ack throughput by
     2x at batch size 100 (122k -> 63k msg/s) and 6x at batch size 1 (9.3k -> 1.5k msg/s), to
     guard against a failure a local development emulator does not need to survive.
+
+    Opening raises `StateError` (one line naming the file) when the file is read-only, damaged,
+    or open in another process: two brokers on one file would deliver each message twice.
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = apsw.Connection(str(self.path))
-        self._db.setbusytimeout(5000)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._outer = _Transaction(self._db)
-        with self._db:
-            self._db.execute(_SCHEMA)
+        self._lock = StateLock(
+            self.path.with_name(self.path.stem + ".lock"),
+            f"The queue store {self.path}",
+            "stop that process, or give this one another state folder (--persist-to)",
+        )
+        self._lock.acquire()
+        try:
+            self._db = self._open()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._outer = _Transaction(self)
+
+    def _open(self) -> apsw.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = apsw.Connection(str(self.path))
+        except (apsw.Error, OSError) as exc:
+            raise open_error("Cannot open the queue store", self.path, exc) from None
+        try:
+            db.set_busy_timeout(5000)
+            db.execute("PRAGMA journal_mode = WAL").fetchall()
+            if db.readonly("main"):
+                raise apsw.ReadOnlyError("the file is read-only")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(_SCHEMA)
+            db.execute("COMMIT")
+            self._guard = FileGuard(self.path, "The queue store")
+        except (apsw.Error, OSError) as exc:
+            db.close()
+            raise open_error("Cannot open the queue store", self.path, exc) from None
+        return db
+
+    def check_file(self) -> None:
+        """Raise `StoreError` when the file was deleted or replaced since it was opened.
+
+        `add` checks before it writes: a message accepted into a deleted file would be gone at
+        the next start. The other writes need no check (one `stat()` each): they only record
+        what happened to messages, and those went with the file already.
+        """
+        try:
+            self._guard.check()
+        except StateError as exc:
+            raise StoreError(str(exc)) from None
+
+    def error(self, exc: BaseException) -> StoreError:
+        """The `StoreError` for an SQLite error met while writing."""
+        reason = exc.args[0] if exc.args else type(exc).__name__
+        return StoreError(f"The queue store {self.path} could not be written: {reason}")
 
     def load(self) -> tuple[list[Record], Counts]:
-        rows = self._db.execute(
-            "SELECT seq, id, queue, content_type, body, size, timestamp, attempts, available_at, "
-            "in_flight FROM messages ORDER BY seq"
-        ).fetchall()
-        records = [Record(*row[:9], bool(row[9])) for row in rows]
-        counts = {
-            row[0]: dict(zip(COUNTERS, row[1:], strict=True))
-            for row in self._db.execute("SELECT * FROM counters")
-        }
+        try:
+            rows = self._db.execute(
+                "SELECT seq, id, queue, content_type, body, size, timestamp, attempts, "
+                "available_at, in_flight FROM messages ORDER BY seq"
+            ).fetchall()
+            records = [Record(*row[:9], bool(row[9])) for row in rows]
+            counts = {
+                row[0]: dict(zip(COUNTERS, row[1:], strict=True))
+                for row in self._db.execute("SELECT * FROM counters")
+            }
+        except apsw.Error as exc:
+            raise open_error("Cannot read the queue store", self.path, exc) from None
         return records, counts
 
     def add(self, records: Sequence[Record]) -> None:
@@ -283,20 +370,26 @@ class SqliteStore:
             )
             for r in records
         ]
-        with self._write():
-            self._db.executemany(_INSERT, rows)
+        self.check_file()
+        try:
+            with self._write():
+                self._db.executemany(_INSERT, rows)
+        except apsw.Error as exc:
+            raise self.error(exc) from None
 
     def transaction(self) -> AbstractContextManager[object]:
         return self._outer
 
     def _write(self) -> AbstractContextManager[object]:
-        # Inside `transaction()` a write simply joins it: apsw would otherwise open a savepoint
-        # for each nested `with`, which costs as much as the write.
-        return _NO_TRANSACTION if self._outer.active else self._db
+        # Inside `transaction()` a write simply joins it.
+        return _NO_TRANSACTION if self._outer.active else self._outer
 
     def start_delivery(self, records: Sequence[Record]) -> None:
-        with self._write():
-            self._db.executemany(_START, [(r.attempts, r.seq) for r in records])
+        try:
+            with self._write():
+                self._db.executemany(_START, [(r.attempts, r.seq) for r in records])
+        except apsw.Error as exc:
+            raise self.error(exc) from None
 
     def finish_delivery(
         self,
@@ -306,27 +399,40 @@ class SqliteStore:
         counts: Counts,
     ) -> None:
         db = self._db
-        with self._write():
-            if removed:
-                db.executemany(_DELETE, [(r.seq,) for r in removed])
-            if retried:
-                db.executemany(_RETRY, [(r.available_at, r.seq) for r in retried])
-            if moved:
-                db.executemany(_MOVE, [(r.seq, r.queue, r.available_at, old) for old, r in moved])
-            if counts:
-                db.executemany(_COUNT, _count_rows(counts))
+        try:
+            with self._write():
+                if removed:
+                    db.executemany(_DELETE, [(r.seq,) for r in removed])
+                if retried:
+                    db.executemany(_RETRY, [(r.available_at, r.seq) for r in retried])
+                if moved:
+                    db.executemany(
+                        _MOVE, [(r.seq, r.queue, r.available_at, old) for old, r in moved]
+                    )
+                if counts:
+                    db.executemany(_COUNT, _count_rows(counts))
+        except apsw.Error as exc:
+            raise self.error(exc) from None
 
     def close(self) -> None:
         self._db.close()  # apsw: closing twice is harmless
+        self._lock.release()
 
 
 def read_store_status(path: Path, now: float | None = None) -> dict[str, dict[str, int]]:
     """Per queue: pending, delayed, in_flight and the persisted counters, read without writing
     (works while a dev server holds the file, thanks to WAL)."""
     now = time.time() if now is None else now
+    try:
+        return _read_status(path, now)
+    except apsw.Error as exc:
+        raise open_error("Cannot read the queue store", path, exc) from None
+
+
+def _read_status(path: Path, now: float) -> dict[str, dict[str, int]]:
     db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
-        db.setbusytimeout(5000)
+        db.set_busy_timeout(5000)
         status: dict[str, dict[str, int]] = {}
 
         def entry(queue: str) -> dict[str, int]:
