@@ -93,7 +93,8 @@ class AiHandle:
     backend: str = "local"
     _latency: dict[str | None, float] = field(default_factory=dict)
     _failures: deque[_Failure] = field(default_factory=deque)
-    _canned: dict[str, _Canned] = field(default_factory=dict)
+    #: Canned answers by model: an every-run answer, with `times`-limited ones stacked on top.
+    _canned: dict[str, list[_Canned]] = field(default_factory=dict)
     _declared: dict[str, ModelInfo] = field(default_factory=dict)
 
     # -- steering -------------------------------------------------------------------------------
@@ -125,15 +126,21 @@ class AiHandle:
 
     def respond(self, model: str, output: Any, *, times: int | None = None) -> None:
         """Answer `model`'s runs with `output` instead of the backend: every run, or the next
-        `times` runs. `output` may be a string (a text model's answer text, put in the model's
-        output shape), data returned as given, `bytes` (an image), an exception to raise, or
-        a function of the inputs returning any of these. Inputs are still checked against the
-        model's schema; a model Cloudflare does not list becomes known (its inputs unchecked)."""
+        `times` runs (before an every-run answer given earlier, which then resumes).
+
+        `output` may be a string (a text model's answer text, put in the model's output
+        shape), data returned as given, `bytes` (an image), an exception to raise, or a
+        function of the inputs returning any of these. Inputs are still checked against the
+        model's schema; a model Cloudflare does not list becomes known (its inputs unchecked).
+        """
         if times is not None and times < 1:
             raise ValueError(
                 f"respond(times={times}): times must be 1 or more (or None: every run)"
             )
-        self._canned[model] = _Canned(output, times)
+        if times is None:
+            self._canned[model] = [_Canned(output, None)]
+        else:
+            self._canned.setdefault(model, []).append(_Canned(output, times))
         if lookup(model) is None and model not in self._declared:
             self._declared[model] = ModelInfo(model, "custom", "custom")
 
@@ -167,13 +174,14 @@ class AiHandle:
         return None
 
     def take_canned(self, model: str) -> tuple[bool, Any]:
-        canned = self._canned.get(model)
-        if canned is None:
+        stack = self._canned.get(model)
+        if not stack:
             return False, None
+        canned = stack[-1]
         if canned.remaining is not None:
             canned.remaining -= 1
             if canned.remaining == 0:
-                del self._canned[model]
+                stack.pop()
         return True, canned.output
 
     def begin(self, model: str, inputs: Any, options: Mapping[str, Any], now: float) -> AiCall:
