@@ -145,7 +145,10 @@ class AiRunner:
                 chunk_id = digest(f"{info.name}\x1f{conversation.key}").hex()[:24]
                 pieces = self.backend.stream(info, conversation)
                 events = stream_events(shape, pieces, info.name, now, chunk_id)
-                return await byte_stream(self._watched(events, call))
+                # The first event is awaited here: a backend that cannot answer fails the run,
+                # as the binding fails on the service's status before it hands out the body.
+                first = await anext(events)
+                return await byte_stream(self._watched(_prepend(first, events), call))
             generation = await self.backend.generate(info, conversation)
             return jsify(whole(shape, generation, info.name, now))
         answer = await self.backend.answer(info, inputs)
@@ -202,6 +205,12 @@ def copy_output(output: Any) -> Any:
     if isinstance(output, list):
         return [copy_output(v) for v in output]
     return output
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for item in rest:
+        yield item
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
