@@ -13,11 +13,16 @@ Each test gets its own `Miniflare` on a virtual clock with in-memory D1 and queu
 `@pytest.mark.pyflare(config=...)`, the `pyflare_config` ini option or the `wrangler.toml` in the
 rootdir. Nothing heavy is imported when pytest starts: the runtime is imported when a test first
 asks for a fixture, so projects that never use pyflare do not pay for it.
+
+Tests written for Cloudflare's runtime import what a worker imports: in a pytest session the
+top-level `workers`, `asgi`, `js` and `pyodide` are pyflare's (loaded on first import), and
+while a test's `pyflare` runs, `from workers import env` is that runtime's env.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
 import inspect
 import logging
 import sys
@@ -25,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pytest
 
@@ -33,13 +38,16 @@ if TYPE_CHECKING:
     import asyncio
 
     from .runtime import Miniflare
-    from .workers import Headers, Response
+    from .workers import Response
+    from .workers.headers import HeaderMessage
 
 __all__ = ["PyflareOptions", "PyflareSync", "SyncProxy", "SyncResponse"]
 
 T = TypeVar("T")
 
-_MARKER_KEYS = frozenset({"config", "env", "vars", "migrations"})
+_MARKER_KEYS = frozenset({"config", "env", "vars", "migrations", "clock"})
+_CLOCKS = ("virtual", "real")
+_WORKER_NAMES = frozenset({"workers", "asgi", "js", "pyodide"})
 _REPORT_LOG_LINES = 40
 _STATS_COLUMNS = ("pending", "delayed", "in_flight", "acked", "retried", "dead_lettered", "dropped")
 
@@ -58,6 +66,24 @@ _USED = pytest.StashKey[_Used]()
 # -- registration --------------------------------------------------------------------------------
 
 
+class _WorkerNames(importlib.abc.MetaPathFinder):
+    """Makes `import workers` (and `asgi`, `js`, `pyodide`) pyflare's in a pytest session, as in
+    a worker; pyflare's modules are imported only when test code first asks for them."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname.partition(".")[0] not in _WORKER_NAMES:
+            return None
+        from .workers import names
+
+        names.install()
+        return names.finder().find_spec(fullname, path, target)
+
+
+# Installed once, when pytest loads the plugin (before any conftest can import `workers`), and
+# kept: it answers only for those four names.
+sys.meta_path.insert(0, _WorkerNames())
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "pyflare_config",
@@ -71,9 +97,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "pyflare(config=None, env=None, vars=None, migrations=True): options for the pyflare "
-        "fixtures: the wrangler config (relative to the rootdir), an [env.NAME] section, [vars] "
-        "overrides, and whether to apply D1 migrations",
+        "pyflare(config=None, env=None, vars=None, migrations=True, clock='virtual'): options "
+        "for the pyflare fixtures: the wrangler config (relative to the rootdir), an [env.NAME] "
+        "section, [vars] overrides, whether to apply D1 migrations, and the clock ('real' for "
+        "tests that wait in real time)",
     )
 
 
@@ -104,6 +131,7 @@ class PyflareOptions:
     env: str | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
     migrations: bool = True
+    clock: Literal["virtual", "real"] = "virtual"
 
     @classmethod
     def for_request(cls, request: pytest.FixtureRequest) -> PyflareOptions:
@@ -139,11 +167,18 @@ class PyflareOptions:
                 path = root / path
         # A marker's env wins over the ini's pyflare_env, env=None included (no section).
         env = options["env"] if "env" in options else ini.getini("pyflare_env")
+        clock = options.get("clock", "virtual")
+        if clock not in _CLOCKS:
+            pytest.fail(
+                f"@pytest.mark.pyflare(clock={clock!r}): expected 'virtual' or 'real'",
+                pytrace=False,
+            )
         return cls(
             config=path,
             env=env or None,
             vars=merged_vars,
             migrations=bool(options.get("migrations", True)),
+            clock=clock,
         )
 
 
@@ -175,7 +210,7 @@ async def _open(options: PyflareOptions) -> Miniflare:
     from .runtime import Miniflare
     from .worker import WorkerLoadError
 
-    mf = Miniflare(options.config, env=options.env, vars=options.vars, clock="virtual")
+    mf = Miniflare(options.config, env=options.env, vars=options.vars, clock=options.clock)
     try:
         await mf.start()
         if options.migrations:
@@ -195,12 +230,25 @@ async def _open(options: PyflareOptions) -> Miniflare:
     pytest.fail(message, pytrace=False)
 
 
+@contextlib.contextmanager
+def _test_env(mf: Miniflare) -> Iterator[None]:
+    """`from workers import env` in the test means this runtime's env while it runs."""
+    from .workers.context import pop_test_env, push_test_env
+
+    push_test_env(mf.env)
+    try:
+        yield
+    finally:
+        pop_test_env(mf.env)
+
+
 async def _session(request: pytest.FixtureRequest, options: PyflareOptions) -> AsyncIterator[Any]:
     with _engine_log_level():
         mf = await _open(options)
         request.node.stash[_USED] = _Used(mf, mf.clock.now())
         try:
-            yield mf
+            with _test_env(mf):
+                yield mf
         finally:
             await mf.close()
 
@@ -316,7 +364,8 @@ def pyflare_sync(request: pytest.FixtureRequest) -> Iterator[PyflareSync]:
         mf = runner.run(_open(options))
         request.node.stash[_USED] = _Used(mf, mf.clock.now())
         try:
-            yield PyflareSync(mf, runner)
+            with _test_env(mf):
+                yield PyflareSync(mf, runner)
         finally:
             _forget(request)
             runner.run(mf.close())
@@ -420,11 +469,11 @@ class SyncResponse:
         return self.raw.ok
 
     @property
-    def headers(self) -> Headers:
+    def headers(self) -> HeaderMessage:
         return self.raw.headers
 
     @property
-    def body(self) -> bytes:
+    def body(self) -> Any:
         return self.raw.body
 
     @property
@@ -432,7 +481,7 @@ class SyncResponse:
         return self.raw.status_text
 
     def json(self) -> Any:
-        """The body parsed as JSON (objects as `JsDict`)."""
+        """The body parsed as JSON (plain dicts and lists, as the SDK's `json()` gives)."""
         return self._run(self.raw.json())
 
     def text(self) -> str:

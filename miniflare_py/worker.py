@@ -18,6 +18,9 @@ from typing import Any
 
 from .tracebacks import format_user_exception
 from .workers import shims
+from .workers.context import current_event
+from .workers.jshttp import JsResponse
+from .workers.response import Response
 
 __all__ = ["Env", "ExecutionContext", "Worker", "WorkerLoadError", "load_worker"]
 
@@ -66,6 +69,9 @@ class ExecutionContext:
 
     def waitUntil(self, awaitable: Awaitable[Any]) -> None:
         """Run `awaitable` in the background; the runtime awaits it before it closes."""
+        unwrap = getattr(awaitable, "unwrap", None)  # a pyodide.ffi.create_proxy() of a task
+        if unwrap is not None and callable(unwrap):
+            awaitable = unwrap()
         self._spawn(awaitable)
 
     wait_until = waitUntil
@@ -145,18 +151,28 @@ class Worker:
         return event in self.handlers
 
     async def dispatch(self, event: str, payload: Any, env: Env, ctx: ExecutionContext) -> Any:
-        """Call the `event` handler with `(payload, env, ctx)`, trimmed to its arity."""
+        """Call the `event` handler with `(payload, env, ctx)`, trimmed to its arity.
+
+        While it runs, `workers.env` and `workers.wait_until` mean this env and ctx. A `fetch`
+        handler may return a JavaScript `Response` (what `asgi.fetch` gives); it comes back as
+        a `workers.Response`.
+        """
         __tracebackhide__ = True
-        if self._class is not None:
-            instance = self._class(ctx, env)
-            method = getattr(instance, event, None)
-            if method is None:
+        token = current_event.set((env, ctx))
+        try:
+            if self._class is not None:
+                instance = self._class(ctx, env)
+                handler = getattr(instance, event, None)
+            else:
+                handler = self._functions.get(event)
+            if handler is None:
                 raise RuntimeError(f"Handler does not export a {event}() function.")
-            return await _call(method, (payload, env, ctx)[: self._arity[event]])
-        func = self._functions.get(event)
-        if func is None:
-            raise RuntimeError(f"Handler does not export a {event}() function.")
-        return await _call(func, (payload, env, ctx)[: self._arity[event]])
+            result = await _call(handler, (payload, env, ctx)[: self._arity[event]])
+        finally:
+            current_event.reset(token)
+        if event == "fetch" and isinstance(result, JsResponse):
+            return Response(result)
+        return result
 
 
 _loaded_modules: dict[Path, set[str]] = {}

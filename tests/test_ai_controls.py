@@ -165,7 +165,7 @@ async def test_respond_takes_functions_errors_and_streams(mf: Miniflare) -> None
         await ask(mf)
     mf.ai.respond(LLAMA, "one two three")
     stream = await mf.env.AI.run(LLAMA, {"prompt": "x", "stream": True})
-    body = b"".join([chunk async for chunk in stream]).decode()
+    body = b"".join([chunk.to_bytes() async for chunk in stream]).decode()
     assert body.startswith('data: {"response":"one"}\n\ndata: {"response":" two"}\n\n')
     assert body.endswith("data: [DONE]\n\n")
     mf.ai.respond("@cf/zai-org/glm-4.7-flash", "hi")

@@ -103,7 +103,7 @@ async def test_a_stream_is_relayed_as_cloudflares_server_sent_events(
     [(_, body, _)] = stub.requests
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     raw = await mf.env.AI.run(LLAMA, {"prompt": "go", "raw": True, "stream": True})
-    raw_text = b"".join([chunk async for chunk in raw]).decode()
+    raw_text = b"".join([chunk.to_bytes() async for chunk in raw]).decode()
     assert '"response":"llama3.2"' in raw_text and raw_text.endswith("data: [DONE]\n\n")
 
 
