@@ -37,7 +37,7 @@ def run() -> list[dict[str, Any]]:
 
 async def _measure(config: Path) -> list[dict[str, Any]]:
     async with Miniflare(config, vars={}) as mf:
-        ai = mf.env.AI
+        ai = mf.env["AI"]
         sample = await ai.run(MODEL, {"prompt": QUESTIONS[0]})
         canned = dict(sample)
 

@@ -164,7 +164,7 @@ async def test_an_unmapped_model_is_answered_locally(mf: Miniflare, stub: OpenAI
     answer = await mf.env.AI.run("@cf/meta/llama-3.2-1b-instruct", {"prompt": "Name a river"})
     assert answer.response.startswith("About Name and river:")  # the deterministic answer
     assert stub.requests == []
-    assert mf.ai.calls[0].answered_by == "openai"  # the backend chose to keep it local
+    assert mf.ai.calls[0].answered_by == "local"
 
 
 @pytest.mark.anyio

@@ -100,6 +100,10 @@ class LocalBackend:
 
     name = "local"
 
+    def answerer(self, model: ModelInfo) -> str:
+        """Who answers `model`: this backend."""
+        return self.name
+
     async def generate(self, model: ModelInfo, conversation: Conversation) -> Generation:
         return generate(conversation, model.name)
 

@@ -84,6 +84,10 @@ class OpenAIBackend:
             return None
         return self.config.server_model(model.name, model.task)
 
+    def answerer(self, model: ModelInfo) -> str:
+        """Who answers `model`: the server, or the local backend for what it does not serve."""
+        return self.name if self.serves(model) is not None else self.local.name
+
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _http(self) -> Any:

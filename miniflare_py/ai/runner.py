@@ -130,7 +130,7 @@ class AiRunner:
             call.answered_by = "respond"
             result = await self._canned(info, given, output, stream)
         else:
-            call.answered_by = self.backend.name
+            call.answered_by = self.backend.answerer(info)
             result = await self._backend(info, given, stream, call)
         if options.get("returnRawResponse"):
             return _raw_response(result, _EVENT_STREAM if stream else _media_type(info))
