@@ -243,3 +243,32 @@ async def test_the_model_catalogue_can_be_searched(tmp_path: Path) -> None:
         meta = await mf.env.AI.models(author="meta", search="llama-3.1")
         assert LLAMA in {m.name for m in meta}
         assert len(await mf.env.AI.models(per_page=5, page=2)) == 5
+
+
+JS_WORKER = """
+from js import Object
+from pyodide.ffi import to_js
+from workers import Response, WorkerEntrypoint
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        chat = await self.env.AI.run(
+            "@cf/meta/llama-3.1-8b-instruct",
+            to_js(
+                {"messages": [{"role": "user", "content": "Describe Lisbon"}], "max_tokens": 4},
+                dict_converter=Object.fromEntries,
+            ),
+        )
+        png = b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR" + bytes([0, 0, 0, 2, 0, 0, 0, 3])
+        seen = await self.env.AI.run("@cf/llava-hf/llava-1.5-7b-hf", {"image": to_js(png)})
+        return Response.json({"chat": chat.response, "seen": seen.description})
+"""
+
+
+@pytest.mark.anyio
+async def test_javascript_objects_and_typed_arrays_are_inputs_too(tmp_path: Path) -> None:
+    async with Miniflare(write_worker(tmp_path, JS_WORKER, AI)) as mf:
+        answer = await (await mf.fetch("/")).json()
+    chat = answer["chat"].split()
+    assert chat[:2] == ["About", "Lisbon:"] and len(chat) == 4  # max_tokens 4
+    assert answer["seen"].startswith("A 2x3 PNG image")

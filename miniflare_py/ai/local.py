@@ -72,6 +72,9 @@ def image_bytes(value: Any) -> bytes:
     too)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
+    to_bytes = getattr(value, "to_bytes", None)
+    if callable(to_bytes) and not isinstance(value, int):  # a Uint8Array
+        return bytes(to_bytes())
     if isinstance(value, str):
         text = value.split(",", 1)[1] if value.startswith("data:") else value
         try:

@@ -107,6 +107,8 @@ def json_type(value: Any) -> str:
         return "string"
     if isinstance(value, list | tuple | bytes | bytearray | memoryview):
         return "array"
+    if callable(getattr(value, "to_bytes", None)):  # a Uint8Array (`to_js(data)`)
+        return "array"
     return "object"
 
 
@@ -158,8 +160,8 @@ def _check_array(schema: Schema, value: Any, path: str) -> str | None:
         return f"Length of '{path}' must be >= {schema.min_items}"
     if schema.max_items is not None and len(value) > schema.max_items:
         return f"Length of '{path}' must be <= {schema.max_items}"
-    if schema.items is None or isinstance(value, bytes | bytearray | memoryview):
-        return None
+    if schema.items is None or not isinstance(value, list | tuple):
+        return None  # bytes and typed arrays hold byte values: nothing more to check
     for index, item in enumerate(value):
         problem = check(schema.items, item, _at(path, index))
         if problem is not None:
