@@ -12,7 +12,7 @@ import pytest
 from helpers import write_worker
 
 from miniflare_py import Miniflare
-from miniflare_py.ai import AiHandle, InferenceUpstreamError
+from miniflare_py.ai import AiHandle, AiInternalError, InferenceUpstreamError
 from miniflare_py.config import load_config
 from miniflare_py.config_base import ConfigError
 
@@ -272,3 +272,20 @@ async def test_javascript_objects_and_typed_arrays_are_inputs_too(tmp_path: Path
     chat = answer["chat"].split()
     assert chat[:2] == ["About", "Lisbon:"] and len(chat) == 4  # max_tokens 4
     assert answer["seen"].startswith("A 2x3 PNG image")
+
+
+@pytest.mark.anyio
+async def test_what_pyflare_does_not_emulate_says_so(tmp_path: Path) -> None:
+    async with Miniflare(write_worker(tmp_path, ECHO_WORKER, AI)) as mf:
+        ai = mf.env.AI
+        with pytest.raises(AiInternalError, match=r"batch API \(queueRequest, requests\)"):
+            await ai.run(LLAMA, {"requests": [{"prompt": "a"}, {"prompt": "b"}]})
+        with pytest.raises(AiInternalError, match="batch API"):
+            await ai.run(LLAMA, {"prompt": "a"}, {"queueRequest": True})
+        with pytest.raises(AiInternalError, match="over WebSockets"):
+            await ai.run(LLAMA, {"prompt": "a"}, websocket=True)
+        with pytest.raises(AiInternalError, match=r"AI Gateway \(env.AI.gateway\('g'\)\)"):
+            ai.gateway("g")
+        with pytest.raises(AiInternalError, match="toMarkdown"):
+            ai.toMarkdown([])
+        assert (await ai.run(LLAMA, {"prompt": "a"}, None)).response  # null options: none

@@ -50,8 +50,10 @@ class Ai(BindingBase):
             else:
                 options = {**options, **kwargs}
         runner = self._runner
+        if not isinstance(options, Mapping):
+            options = {}  # null, undefined: no options
         try:
-            result = await runner.run(model, inputs, options or {})
+            result = await runner.run(model, inputs, options)
         except Exception as exc:
             self.lastRequestHttpStatusCode = getattr(exc, "status", None) or 500
             self.lastRequestInternalStatusCode = getattr(exc, "code", None)

@@ -17,7 +17,7 @@ from ..logs import log_fast
 from ..workers.jsdict import JsDict
 from .catalogue import ModelInfo
 from .conversation import read_conversation, text_shape
-from .errors import AiInternalError, AiNotEmulatedError, bad_input, no_such_model
+from .errors import AiInternalError, bad_input, no_such_model
 from .generation import Generation, count_tokens, digest
 from .handle import AiCall, AiHandle
 from .schemas import schema_for
@@ -116,7 +116,9 @@ class AiRunner:
             if problem is not None:
                 raise bad_input(problem)
         if options.get("queueRequest") or (isinstance(given, Mapping) and "requests" in given):
-            raise AiNotEmulatedError(f"{name} (asynchronous batch)", info.task_name)
+            raise AiInternalError(
+                "pyflare does not emulate the Workers AI batch API (queueRequest, requests)"
+            )
         stream = isinstance(given, Mapping) and given.get("stream") is True
         call.stream = stream
         delay = handle.delay(name)
