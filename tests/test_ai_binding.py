@@ -278,8 +278,9 @@ async def test_javascript_objects_and_typed_arrays_are_inputs_too(tmp_path: Path
 async def test_what_pyflare_does_not_emulate_says_so(tmp_path: Path) -> None:
     async with Miniflare(write_worker(tmp_path, ECHO_WORKER, AI)) as mf:
         ai = mf.env.AI
+        batched = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # a model with the batch API
         with pytest.raises(AiInternalError, match=r"batch API \(queueRequest, requests\)"):
-            await ai.run(LLAMA, {"requests": [{"prompt": "a"}, {"prompt": "b"}]})
+            await ai.run(batched, {"requests": [{"prompt": "a"}, {"prompt": "b"}]})
         with pytest.raises(AiInternalError, match="batch API"):
             await ai.run(LLAMA, {"prompt": "a"}, {"queueRequest": True})
         with pytest.raises(AiInternalError, match="over WebSockets"):
