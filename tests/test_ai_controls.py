@@ -260,3 +260,15 @@ def test_pyflare_check_warns_about_failed_runs(tmp_path: Path) -> None:
         "AiError: 5007: No such model @cf/meta/llama-0 or task"
     ]
     assert any("AI @cf/meta/llama-0 failed" in line for line in report["logs"])
+
+
+@pytest.mark.anyio
+async def test_the_log_keeps_1000_calls_and_the_answers_of_the_last_100(mf: Miniflare) -> None:
+    for i in range(1005):
+        await mf.env.AI.run(LLAMA, {"prompt": f"q{i}"})
+    calls = list(mf.ai.calls)
+    assert (len(calls), mf.ai.count) == (1000, 1005)
+    assert calls[0].inputs == {"prompt": "q5"}
+    assert all(c.output is None for c in calls[:900])
+    assert all(c.output is not None for c in calls[900:])
+    assert mf.ai.report_lines()[0] == "Workers AI calls (last 20 of 1005; 0 failed; backend local):"

@@ -24,6 +24,7 @@ from .errors import DOCUMENTED_ERRORS, InferenceUpstreamError, upstream_error
 __all__ = ["AiCall", "AiHandle"]
 
 _KEPT_CALLS = 1000
+_KEPT_OUTPUTS = 100  # answers can be large (embeddings): older calls forget theirs
 _REPORTED_CALLS = 20
 
 
@@ -42,7 +43,8 @@ class AiCall:
     #: Who answered: "local", "openai", "respond" (a canned answer) or "" (it failed first).
     answered_by: str = ""
     stream: bool = False
-    #: What the worker got back (a stream or an image: the stream object).
+    #: What the worker got back (a stream or an image: the stream object); only the last 100
+    #: calls keep it.
     output: Any = None
 
     def summary(self) -> str:
@@ -187,7 +189,10 @@ class AiHandle:
     def begin(self, model: str, inputs: Any, options: Mapping[str, Any], now: float) -> AiCall:
         kept = copy.copy(inputs) if isinstance(inputs, dict) else inputs
         call = AiCall(model, kept, dict(options), now)
-        self.calls.append(call)
+        calls = self.calls
+        if len(calls) >= _KEPT_OUTPUTS:
+            calls[-_KEPT_OUTPUTS].output = None
+        calls.append(call)
         self.count += 1
         return call
 
