@@ -114,6 +114,7 @@ def pytest_runtest_makereport(
         if used is not None:
             try:
                 report.sections.append(("pyflare: queues and emulator log", _describe(used)))
+                report.sections.extend(_binding_sections(used))
             except Exception as exc:  # a report must never hide the test's own failure
                 report.sections.append(("pyflare", f"(could not describe the runtime: {exc!r})"))
     return report
@@ -552,6 +553,17 @@ def _unwrap(value: Any) -> Any:
 
 
 # -- failure report ------------------------------------------------------------------------------
+
+
+def _binding_sections(used: _Used) -> list[tuple[str, str]]:
+    """Sections bindings add to the report (`failure_report()`: the Workers AI calls, ...)."""
+    sections = []
+    for name, instance in used.mf.bindings.items():
+        describe = getattr(instance, "failure_report", None)
+        lines = describe() if describe is not None else None
+        if lines:
+            sections.append((f"pyflare: {name}", "\n".join(lines)))
+    return sections
 
 
 def _describe(used: _Used) -> str:
