@@ -21,6 +21,7 @@ _BINDING_TYPES = (
     "miniflare_py.version_metadata.binding:VersionMetadataBinding",
     "miniflare_py.ratelimit.binding:RateLimitBinding",
     "miniflare_py.analytics_engine.binding:AnalyticsEngineBinding",
+    "miniflare_py.ai.binding:AiBinding",
 )
 
 

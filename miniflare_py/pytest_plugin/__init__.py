@@ -34,7 +34,7 @@ import pytest
 from .loops import drive, on_test_loop
 from .names import install as _install_worker_names
 from .options import MARKER_HELP, PyflareOptions
-from .report import DENIED, USED, describe
+from .report import DENIED, USED, binding_sections, describe
 from .sync import PyflareSync, SyncProxy, SyncResponse
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ def pytest_runtest_makereport(
         if used is not None:
             try:
                 report.sections.append(("pyflare: queues and emulator log", describe(used)))
+                report.sections.extend(binding_sections(used))
             except Exception as exc:  # a report must never hide the test's own failure
                 report.sections.append(("pyflare", f"(could not describe the runtime: {exc!r})"))
     return report

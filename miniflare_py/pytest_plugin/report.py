@@ -10,7 +10,7 @@ import pytest
 if TYPE_CHECKING:
     from ..runtime import Miniflare
 
-__all__ = ["DENIED", "USED", "Used", "describe"]
+__all__ = ["DENIED", "USED", "Used", "binding_sections", "describe"]
 
 _REPORT_LOG_LINES = 40
 _STATS_COLUMNS = ("pending", "delayed", "in_flight", "acked", "retried", "dead_lettered", "dropped")
@@ -27,6 +27,17 @@ class Used:
 USED = pytest.StashKey[Used]()
 #: URLs of outbound requests a test with `outbound="deny"` tried to send.
 DENIED = pytest.StashKey[list[str]]()
+
+
+def binding_sections(used: Used) -> list[tuple[str, str]]:
+    """Sections bindings add to the report (`failure_report()`: the Workers AI calls, ...)."""
+    sections = []
+    for name, instance in used.mf.bindings.items():
+        report = getattr(instance, "failure_report", None)
+        lines = report() if report is not None else None
+        if lines:
+            sections.append((f"pyflare: {name}", "\n".join(lines)))
+    return sections
 
 
 def describe(used: Used) -> str:
