@@ -81,21 +81,17 @@ def _migrations_key(options: PyflareOptions, config: WorkerConfig) -> tuple[Any,
 
 
 def _snapshot(mf: PyflareRuntime) -> dict[str, Any]:
-    # A binding type that keeps migrated state offers snapshot()/restore() (D1 does).
-    snapshot: dict[str, Any] = {}
-    for name, instance in mf.bindings.items():
-        take = getattr(instance, "snapshot", None)
-        if callable(take):
-            snapshot[name] = take()
-    return snapshot
+    """Each binding's migrated state (D1 copies its databases; None: nothing to copy)."""
+    return {name: instance.snapshot() for name, instance in mf.bindings.items()}
 
 
 async def _restore(mf: PyflareRuntime, snapshot: dict[str, Any]) -> None:
     for name, instance in mf.bindings.items():
-        if name in snapshot:
-            getattr(instance, "restore")(snapshot[name])  # noqa: B009 (not on the base interface)
+        copy = snapshot.get(name)
+        if copy is not None:
+            instance.restore(copy)
         else:
-            await instance.migrate()  # a binding type that cannot copy its state migrates again
+            await instance.migrate()  # nothing copied: migrate (a no-op for most bindings)
 
 
 async def open_runtime(options: PyflareOptions, cache: StartCache) -> PyflareRuntime:
