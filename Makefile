@@ -1,9 +1,14 @@
 PYTHON ?= python3
-VENV := .venv
+# One venv per Python version: `make test PYTHON=python3.13` builds and uses .venv-python3.13
+# (any other PYTHON, python3 by default, uses .venv).
+VENV ?= $(if $(filter python3.%,$(notdir $(PYTHON))),.venv-$(notdir $(PYTHON)),.venv)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The SDK's binding tests target the Python Cloudflare runs (3.13), where one D1 test is not
+# skipped; any other Python runs them too.
+CONFORMANCE_PYTHON ?= $(shell python3.13 -c "" >/dev/null 2>&1 && echo python3.13 || echo $(PYTHON))
 
-.PHONY: dev test lint format bench clean venv venv-locked
+.PHONY: dev test lint format bench clean venv venv-locked conformance conformance-run
 
 ## create .venv and install pyflare (editable) with its test and dev tools
 venv: $(STAMP)
@@ -34,6 +39,13 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+## run Cloudflare's Python Workers SDK binding tests (fetched from PyPI) against pyflare
+conformance:
+	@$(MAKE) --no-print-directory conformance-run PYTHON=$(CONFORMANCE_PYTHON)
+
+conformance-run: $(STAMP)
+	$(BIN)/python -m conformance
+
 ## ruff (lint and format) and mypy (strict, on the package; configured in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(VENV).lock .pytest_cache build dist *.egg-info
+	rm -rf .venv .venv-* .venv.lock .pytest_cache .cache build dist *.egg-info

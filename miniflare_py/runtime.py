@@ -289,7 +289,7 @@ class Miniflare:
             body = jsonlib.dumps(json)
             headers = [*_header_pairs(headers), ("content-type", "application/json")]
         absolute = DEFAULT_ORIGIN + url if url.startswith("/") else urljoin(DEFAULT_ORIGIN, url)
-        request = Request(absolute, method, headers, body)
+        request = Request._incoming(absolute, method, _header_pairs(headers), body)
         response = self._answer_first(request) or await self.dispatch_fetch(request)
         if self.virtual:
             await self.clock.settle()

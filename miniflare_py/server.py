@@ -32,7 +32,7 @@ from .runtime import Miniflare
 from .server_assets import serve_asset
 from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
-from .workers import Headers, Request, Response
+from .workers import Request, Response
 
 __all__ = ["create_app"]
 
@@ -81,10 +81,10 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
             if http_log.isEnabledFor(logging.INFO):
                 _log_line(scope, served, _PHRASES.get(served, ""), started)
             return
-        request = Request(
+        request = Request._make(
             _url(scope),
             scope["method"],
-            Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+            [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
             body,
         )
         try:
@@ -270,15 +270,14 @@ def _own_origin(origin: str, server: tuple[str, int | None] | None) -> bool:
 
 
 def _error_response(details: str) -> Response:
-    return Response(details, 500, {"content-type": "text/plain; charset=utf-8"})
+    return Response(details, 500, headers={"content-type": "text/plain; charset=utf-8"})
 
 
 async def _send_response(response: Response, send: Send) -> None:
-    body = response.body
+    js = response.js_response  # the JavaScript Response: its raw header list and body
+    body = js._body if type(js._body) is bytes else await js._wire_body()
     headers = [
-        (k.encode("latin-1"), v.encode("latin-1"))
-        for k, v in response.headers.multi_items()
-        if k != "content-length"
+        (k.encode("latin-1"), v.encode("latin-1")) for k, v in js._pairs if k != "content-length"
     ]
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -286,7 +285,8 @@ async def _send_response(response: Response, send: Send) -> None:
 
 
 def _log_request(scope: Scope, response: Response, started: float) -> None:
-    _log_line(scope, response.status, response.status_text, started)
+    status = response.status
+    _log_line(scope, status, response.status_text or _PHRASES.get(status, ""), started)
 
 
 def _log_line(scope: Scope, status: int, reason: str, started: float) -> None:

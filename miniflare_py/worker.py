@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.machinery
 import importlib.util
 import inspect
 import sys
@@ -18,6 +19,9 @@ from typing import Any
 
 from .tracebacks import format_user_exception
 from .workers import shims
+from .workers.context import current_event
+from .workers.jshttp import JsResponse
+from .workers.response import Response
 
 __all__ = ["Env", "ExecutionContext", "Worker", "WorkerLoadError", "load_worker"]
 
@@ -66,6 +70,9 @@ class ExecutionContext:
 
     def waitUntil(self, awaitable: Awaitable[Any]) -> None:
         """Run `awaitable` in the background; the runtime awaits it before it closes."""
+        unwrap = getattr(awaitable, "unwrap", None)  # a pyodide.ffi.create_proxy() of a task
+        if unwrap is not None and callable(unwrap):
+            awaitable = unwrap()
         self._spawn(awaitable)
 
     wait_until = waitUntil
@@ -145,18 +152,28 @@ class Worker:
         return event in self.handlers
 
     async def dispatch(self, event: str, payload: Any, env: Env, ctx: ExecutionContext) -> Any:
-        """Call the `event` handler with `(payload, env, ctx)`, trimmed to its arity."""
+        """Call the `event` handler with `(payload, env, ctx)`, trimmed to its arity.
+
+        While it runs, `workers.env` and `workers.wait_until` mean this env and ctx. A `fetch`
+        handler may return a JavaScript `Response` (what `asgi.fetch` gives); it comes back as
+        a `workers.Response`.
+        """
         __tracebackhide__ = True
-        if self._class is not None:
-            instance = self._class(ctx, env)
-            method = getattr(instance, event, None)
-            if method is None:
+        token = current_event.set((env, ctx))
+        try:
+            if self._class is not None:
+                instance = self._class(ctx, env)
+                handler = getattr(instance, event, None)
+            else:
+                handler = self._functions.get(event)
+            if handler is None:
                 raise RuntimeError(f"Handler does not export a {event}() function.")
-            return await _call(method, (payload, env, ctx)[: self._arity[event]])
-        func = self._functions.get(event)
-        if func is None:
-            raise RuntimeError(f"Handler does not export a {event}() function.")
-        return await _call(func, (payload, env, ctx)[: self._arity[event]])
+            result = await _call(handler, (payload, env, ctx)[: self._arity[event]])
+        finally:
+            current_event.reset(token)
+        if event == "fetch" and isinstance(result, JsResponse):
+            return Response(result)
+        return result
 
 
 _loaded_modules: dict[Path, set[str]] = {}
@@ -192,6 +209,31 @@ def _evict_shadowing(root: Path) -> None:
                     sys.modules.pop(name, None)
 
 
+class _MainModuleLoader(importlib.machinery.SourceFileLoader):
+    """Loads the worker's main module, compiling each distinct source text once per process.
+
+    A worker is imported afresh for every test of a pytest session and on every reload of
+    `pyflare dev`; compiling it is most of that cost. The cache is keyed by the source text
+    itself, so an edit (even one that keeps the size and the mtime) is always compiled anew, and
+    no bytecode file is written for it.
+    """
+
+    _codes: dict[tuple[str, bytes], Any] = {}
+    _KEPT = 32
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        source = self.get_data(path)
+        key = (path, source)
+        code = self._codes.get(key)
+        if code is None:
+            code = self.source_to_code(source, path)
+            if len(self._codes) >= self._KEPT:
+                self._codes.pop(next(iter(self._codes)))  # the oldest
+            self._codes[key] = code
+        return code
+
+
 def load_worker(main: Path) -> Worker:
     """Import `main` fresh (dropping modules a previous load imported from its folder).
 
@@ -210,7 +252,9 @@ def load_worker(main: Path) -> Worker:
     before = set(sys.modules)
     name = main.stem
     try:
-        spec = importlib.util.spec_from_file_location(name, main)
+        spec = importlib.util.spec_from_file_location(
+            name, main, loader=_MainModuleLoader(name, str(main))
+        )
         if spec is None or spec.loader is None:
             raise WorkerLoadError(f"{main}: cannot be imported as a Python module")
         module = importlib.util.module_from_spec(spec)

@@ -597,7 +597,7 @@ async def test_producer_errors_are_exact_and_store_nothing(project) -> None:
     async with Miniflare(project(BASE + consumer())) as mf:
         q = mf.env.Q
         exact = [
-            (lambda: q.send(None), "Message body cannot be undefined"),
+            (lambda: q.send(), "Message body cannot be undefined"),
             (lambda: q.send(1, contentType="xml"), "Unsupported queue message content type: xml"),
             (
                 lambda: q.send(1, contentType="text"),
@@ -633,7 +633,7 @@ async def test_producer_errors_are_exact_and_store_nothing(project) -> None:
         for call in (
             lambda: q.send(object()),
             lambda: q.send("s", contentType="bytes"),
-            lambda: q.sendBatch([{"body": 1}, {"body": None}]),
+            lambda: q.sendBatch([{"body": 1}, {"contentType": "json"}]),
             lambda: q.sendBatch([{"body": 1}, {"body": "x" * 127999}]),
         ):
             with pytest.raises(Exception):  # noqa: B017

@@ -118,9 +118,32 @@ async def test_undefined_body(edge: Edge) -> None:
     with pytest.raises(QueueSendTypeError, match=exact("Message body cannot be undefined")):
         await edge.q.send()
     with pytest.raises(TypeError, match=exact("Message body cannot be undefined")):
-        await edge.q.send(None)
-    with pytest.raises(TypeError, match=exact("Message body cannot be undefined")):
         await edge.q.sendBatch([{"contentType": "json"}])
+    assert edge.bodies == []
+
+
+async def test_none_is_json_null_and_delivered_as_none(edge: Edge) -> None:
+    # The Python SDK turns None into JS null, a valid body (its own queue tests send it).
+    await edge.q.send(None)
+    await edge.q.sendBatch([{"body": None}, {"body": None, "contentType": "v8"}])
+    assert edge.bodies == [None, None, None]
+    with pytest.raises(TypeError, match="requires a value of type string, but received: NoneType"):
+        await edge.q.send(None, contentType="text")
+
+
+async def test_json_nan_and_infinities_become_none(edge: Edge) -> None:
+    # What JSON.stringify writes: null for NaN, Infinity and -Infinity.
+    body = {"nan": math.nan, "inf": [math.inf, -math.inf, 1.5], "nested": {"x": (math.nan,)}}
+    await edge.q.send(body)
+    await edge.q.send(math.nan)
+    assert edge.bodies == [{"nan": None, "inf": [None, None, 1.5], "nested": {"x": [None]}}, None]
+
+
+async def test_json_circular_body_still_fails_at_send(edge: Edge) -> None:
+    body: list = []
+    body.append(body)
+    with pytest.raises(QueueSendError, match="cannot be serialized as JSON: Circular reference"):
+        await edge.q.send(body)
 
 
 async def test_unsupported_content_type(edge: Edge) -> None:
@@ -221,3 +244,17 @@ async def test_nothing_is_stored_when_a_batch_fails(edge: Edge) -> None:
 async def test_snake_case_aliases(edge: Edge) -> None:
     await edge.q.send_batch([{"body": "a", "content_type": "text"}], delay_seconds=0)
     assert edge.bodies == ["a"]
+
+
+# -- as the SDK sees the binding -------------------------------------------------------------
+
+
+async def test_the_producer_is_an_sdk_binding_wrapper(edge: Edge) -> None:
+    from workers.rpc import _BindingWrapper
+
+    assert isinstance(edge.q, _BindingWrapper) and not callable(edge.q) and edge.q
+    assert edge.q.constructor.name == "WorkerQueue"
+    with pytest.raises(TypeError, match="'WorkerQueue' object is not iterable"):
+        iter(edge.q)
+    with pytest.raises(TypeError, match="'WorkerQueue' object has no len"):
+        len(edge.q)

@@ -201,7 +201,7 @@ async def test_module_worker_handles_all_three_events(tmp_path: Path) -> None:
     worker = load_worker(write(tmp_path, MODULE_WORKER, "module_worker.py"))
     assert worker.handlers == {"fetch", "queue", "scheduled"}
     env = Env({"NAME": "m"})
-    response = await call(worker, "fetch", Request("http://x/", "PUT"), env)
+    response = await call(worker, "fetch", Request("http://x/", method="PUT"), env)
     assert await response.text() == "PUT m ExecutionContext"
     seen: list[Any] = []
     await call(worker, "queue", seen, env)

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..workers import Response
+from ..workers.rpc import _FetcherWrapper
 from .responder import AssetResponse, AssetServer
 
 __all__ = ["AssetsFetcher", "to_response"]
-
-# The type checker sees a plain class (the SDK's base only adds JavaScript-object behaviour);
-# at run time the SDK's `_FetcherWrapper` is used once pyflare's `workers` module has it.
-if TYPE_CHECKING:
-    _FetcherBase = object
-else:
-    try:  # pragma: no cover - depends on which `workers` module is installed
-        from ..workers.rpc import _FetcherWrapper as _FetcherBase
-    except ImportError:  # pragma: no cover
-        _FetcherBase = object
-_SDK_FETCHER: bool = _FetcherBase is not object
 
 
 def to_response(answer: AssetResponse) -> Any:
@@ -27,7 +17,7 @@ def to_response(answer: AssetResponse) -> Any:
     return Response(answer.read() or None, status=answer.status, headers=list(answer.headers))
 
 
-class AssetsFetcher(_FetcherBase):
+class AssetsFetcher(_FetcherWrapper):
     """`await env.ASSETS.fetch(url_or_request)`: the asset's `Response` (404 when none)."""
 
     _js_name: ClassVar[str] = "Fetcher"
@@ -55,24 +45,3 @@ class AssetsFetcher(_FetcherBase):
     async def _fetch_request(self, request: Any) -> Any:
         """The SDK's fetcher hook: answer a JavaScript `Request`."""
         return self._answer(str(request.url), str(request.method), request.headers)
-
-    if not _SDK_FETCHER:
-
-        async def fetch(
-            self, request: Any, method: str = "GET", headers: Any = None, **_: Any
-        ) -> Any:
-            """`fetch(url_or_request, method=..., headers=...)`."""
-            if isinstance(request, str):
-                return self._answer(request, method, _Headers(headers))
-            return self._answer(str(request.url), str(request.method), request.headers)
-
-
-class _Headers:
-    """Case-insensitive lookup over what `fetch(headers=...)` was given."""
-
-    def __init__(self, headers: Any) -> None:
-        pairs = headers.items() if hasattr(headers, "items") else (headers or [])
-        self._values = {str(k).lower(): str(v) for k, v in pairs}
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name.lower())

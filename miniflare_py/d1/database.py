@@ -8,6 +8,7 @@ from typing import Any
 
 from ..sqlvalues import SqlRow
 from ..workers.jsdict import JsDict
+from ..workers.rpc import _BindingWrapper
 from .engine import Engine
 from .errors import D1Error
 from .statement import D1PreparedStatement
@@ -26,12 +27,14 @@ def _results(engine: Engine, statements: Iterable[D1PreparedStatement]) -> list[
     return engine.batch(queries)
 
 
-class D1Database:
+class D1Database(_BindingWrapper):
     """A D1 database over SQLite: an in-memory one, or the file at `path` (WAL mode).
 
     Calls run inline: they are `async` for Cloudflare's API, and an SQLite call on a local
     file is cheaper than any hand-off to a thread.
     """
+
+    _js_name = "D1Database"
 
     def __init__(self, path: Path | str | None = None) -> None:
         self._engine = Engine(None if path is None else Path(path))
@@ -78,8 +81,10 @@ class D1Database:
         self.close()
 
 
-class D1DatabaseSession:
+class D1DatabaseSession(_BindingWrapper):
     """Sequential consistency across calls; `getBookmark()` gives the latest bookmark seen."""
+
+    _js_name = "D1DatabaseSession"
 
     def __init__(self, engine: Engine, constraint: str) -> None:
         constraint = constraint.strip()

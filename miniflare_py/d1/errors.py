@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import apsw
 
+from ..workers.jsobject import JsException
+
 __all__ = ["D1Error", "MigrationError", "sqlite_message"]
 
 # What workerd's Durable Object SQL layer says when SQL tries to open a transaction.
@@ -43,8 +45,9 @@ _EXTENDED: dict[int, str] = {
 }
 
 
-class D1Error(Exception):
-    """Every error the D1 binding raises; `str(error)` is D1's exact message.
+class D1Error(JsException):
+    """Every error the D1 binding raises; `str(error)` is D1's exact message. It is a
+    `pyodide.ffi.JsException`, as D1's errors are on Cloudflare (the SDK's tests catch them so).
 
     e.g. ``D1_ERROR: no such table: t: SQLITE_ERROR`` or
     ``D1_TYPE_ERROR: Type 'object' not supported for value '{}'``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..workers.jsdict import JsDict
+from ..workers.rpc import _BindingWrapper
 from .errors import D1Error
 from .runner import Runner
 from .values import bind_values, convert_row, row_lists
@@ -12,10 +13,11 @@ from .values import bind_values, convert_row, row_lists
 __all__ = ["D1PreparedStatement"]
 
 
-class D1PreparedStatement:
+class D1PreparedStatement(_BindingWrapper):
     """A statement of a D1 database; `bind()` returns a new one with its parameters."""
 
     __slots__ = ("_runner", "params", "statement")
+    _js_name = "D1PreparedStatement"
 
     def __init__(self, runner: Runner, statement: str, params: tuple[Any, ...] = ()) -> None:
         self._runner = runner

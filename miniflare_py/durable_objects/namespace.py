@@ -40,15 +40,11 @@ class DurableObjectStub:
         else:
             options = dict(init or {})
             options.update(kwargs)
-            url = input.url if isinstance(input, Request) else str(input)
-            if "://" not in url:
-                url = "http://fake-host" + (url if url.startswith("/") else "/" + url)
-            request = Request(
-                url,
-                options.get("method", input.method if isinstance(input, Request) else "GET"),
-                options.get("headers"),
-                options.get("body"),
-            )
+            source: Any = input
+            if not isinstance(input, Request) and "://" not in str(input):
+                path = str(input)
+                source = "http://fake-host" + (path if path.startswith("/") else "/" + path)
+            request = Request(source, **options)
         return await self._class().fetch(self.id, request)
 
     def __getattr__(self, method: str) -> Any:

@@ -264,6 +264,7 @@ class ObjectClass:
 
     async def fetch(self, object_id: DurableObjectId, request: Any) -> Any:
         from ..workers import Response
+        from ..workers.jshttp import JsResponse
 
         def invoke(instance: Any) -> Any:
             handler = getattr(instance, "fetch", None)
@@ -275,6 +276,8 @@ class ObjectClass:
             return handler(request)
 
         response = await self.state(object_id).run(invoke)
+        if isinstance(response, JsResponse):  # a JavaScript Response, as the SDK allows
+            response = Response(response)
         if not isinstance(response, Response):
             raise TypeError(
                 f"{self.class_name}.fetch() returned {type(response).__name__}, expected a "

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ..workers.jsdict import JsDict
+from ..workers.rpc import _BindingWrapper
 from .errors import QueueSendError, QueueSendTypeError
 from .message import check_delay
 from .ports import BrokerPort
@@ -26,13 +27,16 @@ class _Undefined:
 UNDEFINED: Final = _Undefined()
 
 
-class QueueProducer:
+class QueueProducer(_BindingWrapper):
     """`await env.QUEUE.send(body, contentType=..., delaySeconds=...)` and `sendBatch(...)`.
 
-    Every check runs before anything is stored. A body of `None` counts as JavaScript's
-    `undefined` (what Pyodide turns `None` into), so it raises `Message body cannot be undefined`
-    as it does on Cloudflare's Python Workers.
+    Every check runs before anything is stored. `send(None)` sends JSON `null` and the consumer
+    gets `None`, as on Cloudflare (the Python SDK turns `None` into JavaScript's `null`); only a
+    missing body (`send()`, or a batch entry without `"body"`) is JavaScript's `undefined` and
+    raises `Message body cannot be undefined`.
     """
+
+    _js_name = "WorkerQueue"
 
     def __init__(self, broker: BrokerPort, queue: str, delivery_delay: int = 0) -> None:
         self._broker = broker
@@ -49,7 +53,7 @@ class QueueProducer:
         delay_seconds: int | None = None,
     ) -> JsDict:
         """Send one message; returns `{"metadata": {"metrics": {...}}}` (the backlog after it)."""
-        if body is UNDEFINED or body is None:
+        if body is UNDEFINED:
             raise QueueSendTypeError("Message body cannot be undefined")
         ctype = parse_content_type(content_type if contentType is None else contentType)
         data, size = encode_sized(body, ctype)
@@ -85,7 +89,7 @@ class QueueProducer:
                     "type 'MessageSendRequest'."
                 )
             body = message.get("body", UNDEFINED)
-            if body is UNDEFINED or body is None:
+            if body is UNDEFINED:
                 raise QueueSendTypeError("Message body cannot be undefined")
             ctype = parse_content_type(message.get("contentType", message.get("content_type")))
             delay = message.get("delaySeconds", message.get("delay_seconds"))

@@ -3,7 +3,8 @@
 | type    | accepts                      | stored as          | consumer gets               |
 |---------|------------------------------|--------------------|-----------------------------|
 | `json`  | what `json.dumps` encodes    | compact JSON       | `json.loads` of it, objects |
-|         | (the default)                | (UTF-8)            | as `JsDict`                 |
+|         | (the default)                | (UTF-8)            | as `JsDict`; NaN and        |
+|         |                              |                    | infinities as `None`        |
 | `text`  | `str`                        | UTF-8              | `str`                       |
 | `bytes` | bytes, bytearray, memoryview | the bytes          | `bytes`                     |
 | `v8`    | structured-clone values      | tagged JSON        | an equal copy               |
@@ -17,6 +18,9 @@ Strings follow JavaScript, where a Python `str` becomes UTF-16: two surrogate co
 make a pair are one character, and a lone surrogate (a `str` may hold one, UTF-8 cannot) becomes
 U+FFFD in a `text` body, is escaped as `\\udXXX` in a `json` body (as `JSON.stringify` does), and
 is kept as it is in a `v8` body.
+
+A `json` body is written as JavaScript's `JSON.stringify` writes it, so `NaN`, `Infinity` and
+`-Infinity` become `null` (the consumer gets `None`), and `None` itself is `null`.
 
 `v8` stands in for V8's structured clone with a tagged JSON encoding (never pickle, so a store
 never runs code when read). `None`, `bool`, `int`, `float` and `str` are written as themselves;
@@ -54,7 +58,7 @@ __all__ = ["CONTENT_TYPES", "decode", "encode", "encode_sized", "parse_content_t
 
 CONTENT_TYPES: Final = ("text", "bytes", "json", "v8")
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _json_decoder = json.JSONDecoder(object_hook=JsDict)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -73,7 +77,14 @@ def encode(body: Any, content_type: str) -> bytes:
     """Check `body` against `content_type` and serialize it; raises `QueueSendError`."""
     if content_type == "json":
         try:
-            text = _dumps(body)
+            try:
+                text = _dumps(body)
+            except ValueError as exc:
+                if not str(exc).startswith("Out of range float"):
+                    raise
+                # A NaN or an infinity (the fast path refuses them): write `null` instead, as
+                # JSON.stringify does. Rare, so only this path pays for the walk.
+                text = _dumps(_finite(body))
         except (TypeError, ValueError, RecursionError) as exc:
             raise QueueSendTypeError(
                 f"Queue send failed: message body cannot be serialized as JSON: {exc}"
@@ -130,6 +141,17 @@ def _escape_surrogates(text: str) -> str:
     """`text` with surrogate pairs joined and lone surrogates written as JSON escapes."""
     joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", joined)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float (in lists, tuples and dict values) as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def decode(data: bytes, content_type: str) -> Any:

@@ -232,7 +232,7 @@ class R2ObjectBody(R2Object):
         data = self._read_all()
         content_type = (self.httpMetadata or JsDict()).get("contentType") or ""
         try:
-            from ..workers import Blob  # type: ignore[attr-defined]
+            from ..workers import Blob
         except ImportError:
             return data
         return Blob([data], content_type=content_type)

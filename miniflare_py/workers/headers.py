@@ -1,94 +1,116 @@
-"""`Headers`: a case-insensitive, multi-valued header mapping shaped like the Fetch API's."""
+"""`.headers` of a `workers.Request` or `workers.Response`: an `http.client.HTTPMessage`.
+
+As in Cloudflare's SDK, reading `.headers` gives a new snapshot each time, shaped like
+`http.client.HTTPMessage` and also a `Mapping`: lookups ignore case, a missing header reads as
+`None` (`request.headers["X-Missing"] is None`), `get_all()` lists the values of a name, and
+iteration follows the JavaScript `Headers` it was read from: names lower-cased and sorted,
+repeats joined with ", " except `set-cookie`. Writing to a snapshot does not change the request
+or response; use `response.js_object.headers.set(...)` or build the response with its headers.
+
+The snapshot is lazy: a lookup reads the owner's header list directly, and the sorted, combined
+list is built only when something iterates it or writes to it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Union
+import http.client
+from collections.abc import Iterator, Mapping
+from email import policy as email_policy
+from typing import Any
 
-HeadersInit = Union[Mapping[str, str], Iterable[tuple[str, str]], "Headers", None]
+from .jsheaders import HeaderPairs, combined, get_combined
+
+__all__ = ["HeaderMessage"]
 
 
-class Headers(Mapping[str, str]):
-    """HTTP headers. Lookups ignore case; `get()` joins repeated headers with ", " as fetch does.
+class HeaderMessage(http.client.HTTPMessage, Mapping):  # type: ignore[misc]
+    """An `http.client.HTTPMessage` (and `Mapping`) over a request's or response's headers."""
 
-    Supports both the Fetch API's methods (`get`, `has`, `set`, `append`, `delete`, `entries`)
-    and Python's mapping protocol, so `request.headers["content-type"]` and
-    `request.headers.get("Content-Type")` both work.
-    """
+    # email.message.Message's per-instance state, as class defaults: its __init__ is not run.
+    policy = email_policy.compat32
+    _unixfrom = None
+    _payload = None
+    _charset = None
+    preamble = None
+    epilogue = None
+    _default_type = "text/plain"
 
-    __slots__ = ("_items",)
+    def __init__(self, pairs: HeaderPairs | None = None) -> None:
+        self._raw: HeaderPairs = pairs if pairs is not None else []
+        self._merged: list[tuple[str, str]] | None = None
 
-    def __init__(self, init: HeadersInit = None) -> None:
-        self._items: list[tuple[str, str]] = []
-        if init is None:
-            return
-        if isinstance(init, Headers):
-            pairs: Iterable[tuple[str, str]] = init.multi_items()  # keep repeated headers apart
-        elif isinstance(init, Mapping):
-            pairs = init.items()
-        else:
-            pairs = init
-        for name, value in pairs:
-            self.append(name, value)
+    @property
+    def defects(self) -> list[Any]:  # type: ignore[override]
+        defects = self.__dict__.get("_defects")
+        if defects is None:
+            defects = self.__dict__["_defects"] = []
+        return defects
 
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        key = name.lower()
-        values = [v for k, v in self._items if k == key]
-        return ", ".join(values) if values else default
+    @property
+    def _headers(self) -> list[tuple[str, str]]:
+        """What `Message` keeps: the combined pairs (built on first use)."""
+        merged = self._merged
+        if merged is None:
+            merged = self._merged = combined(self._raw)
+        return merged
 
-    def get_all(self, name: str) -> list[str]:
-        """Every value of `name`, in order (for `Set-Cookie`)."""
-        key = name.lower()
-        return [v for k, v in self._items if k == key]
+    @_headers.setter
+    def _headers(self, value: list[tuple[str, str]]) -> None:
+        self._merged = value
 
-    getAll = get_all
-    getSetCookie = lambda self: self.get_all("set-cookie")  # noqa: E731
+    def _raw_pairs(self) -> HeaderPairs:
+        """The pairs with repeats kept apart (what a new request or response copies)."""
+        if self._merged is None:
+            return list(self._raw)
+        return [(k.lower(), v) for k, v in self._merged]
 
-    def has(self, name: str) -> bool:
-        key = name.lower()
-        return any(k == key for k, _ in self._items)
+    # fast paths while nothing was written (the common case)
 
-    def set(self, name: str, value: str) -> None:
-        self.delete(name)
-        self._items.append((name.lower(), str(value)))
+    def get(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+        if self._merged is None:
+            key = name.lower()
+            if key == "set-cookie":
+                return next((v for k, v in self._raw if k == key), failobj)
+            value = get_combined(self._raw, key)
+            return failobj if value is None else value
+        return super().get(name, failobj)
 
-    def append(self, name: str, value: str) -> None:
-        self._items.append((name.lower(), str(value)))
-
-    def delete(self, name: str) -> None:
-        key = name.lower()
-        self._items = [(k, v) for k, v in self._items if k != key]
-
-    def entries(self) -> Iterator[tuple[str, str]]:
-        return iter(self.multi_items())
-
-    def multi_items(self) -> list[tuple[str, str]]:
-        """Every (name, value) pair, names lower-cased, repeated names kept."""
-        return list(self._items)
-
-    def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __setitem__(self, name: str, value: str) -> None:
-        self.set(name, value)
-
-    def __delitem__(self, name: str) -> None:
-        self.delete(name)
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.has(name)
+        if not isinstance(name, str):
+            return False
+        if self._merged is None:
+            key = name.lower()
+            return any(k == key for k, _ in self._raw)
+        return super().__contains__(name)
 
-    def __iter__(self) -> Iterator[str]:
-        seen: dict[str, None] = {}
-        for k, _ in self._items:
-            seen.setdefault(k)
-        return iter(seen)
+    def get_all(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+        values = [v for k, v in self._headers if k.lower() == name.lower()]
+        return values or failobj
 
     def __len__(self) -> int:
-        return len({k for k, _ in self._items})
+        return len(self._headers)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([k for k, _ in self._headers])
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [k for k, _ in self._headers]
+
+    def values(self) -> list[str]:  # type: ignore[override]
+        return [v for _, v in self._headers]
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return list(self._headers)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
+        return f"HeaderMessage({self.items()!r})"

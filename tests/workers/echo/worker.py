@@ -18,14 +18,15 @@ class Default(WorkerEntrypoint):
                     "url": request.url,
                     "path": url.path,
                     "query": parse_qsl(url.query),
-                    "headers": request.headers.multi_items(),
+                    "headers": request.headers.items(),
                     "body": await request.text(),
                 }
             )
         if url.path == "/cookies":
             response = Response("cookies set", status=201, headers={"X-Custom": "yes"})
-            response.headers.append("Set-Cookie", "a=1; Path=/")
-            response.headers.append("Set-Cookie", "b=2; HttpOnly")
+            # `.headers` is a snapshot (as in the SDK); the JS Headers is the live one.
+            response.js_object.headers.append("Set-Cookie", "a=1; Path=/")
+            response.js_object.headers.append("Set-Cookie", "b=2; HttpOnly")
             return response
         if url.path == "/binary":
             return Response(bytes(range(256)), headers={"content-type": "image/x-test"})
