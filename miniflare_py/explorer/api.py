@@ -148,7 +148,9 @@ def explorer_routes(runtime: Callable[[], Any]) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(API_PATH, api_document, methods=["GET"]),
         *(api_route(view, e) for view in (LocalView, *views) for e in view.endpoints),
-        Route(API_PATH + "/{rest:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route(
+            API_PATH + "/{rest:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+        ),
         Route(EXPLORER_PATH, page, methods=["GET"]),
         Route(EXPLORER_PATH + "/", page, methods=["GET"]),
         Route(EXPLORER_PATH + "/{name}", static_file, methods=["GET"]),

@@ -91,7 +91,7 @@ class LocalView(BindingView):
     """Not a binding: the worker itself (`instance` is None)."""
 
     title = "Worker"
-    schemas = {  # noqa: RUF012 - read-only
+    schemas = {
         "InvocationSummary": _SUMMARY,
         "BindingCall": _CALL,
         "Invocation": _FULL,
@@ -298,4 +298,3 @@ class LocalView(BindingView):
     async def get_logs(self, request: Request) -> Any:
         limit = query_int(request, "limit", 200, low=1, high=1000)
         return self.runtime.logs[-limit:]
-

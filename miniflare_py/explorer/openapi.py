@@ -138,4 +138,3 @@ def document(views: Iterable[type[BindingView]]) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas},
     }
-

@@ -38,6 +38,7 @@ __all__ = [
     "Invocation",
     "Traced",
     "Tracer",
+    "disable_all",
 ]
 
 #: What an invocation can be.
@@ -185,6 +186,12 @@ class Traced:
     describe: Callable[[Tracer, Any, tuple[Any, ...], dict[str, Any]], tuple[str, str]]
     kind: str = "call"
     label: str | None = None  # the method's name as shown (default: `method`)
+    #: `when(instance, args)`: whether this call is worth recording at all (default: always).
+    when: Callable[[Any, tuple[Any, ...]], bool] | None = None
+    #: For a method that catches its own failures: `probe(instance, args)` runs before the
+    #: call, `failure(instance, args, probed)` after it, giving the error text or None.
+    probe: Callable[[Any, tuple[Any, ...]], Any] | None = None
+    failure: Callable[[Any, tuple[Any, ...], Any], str | None] | None = None
 
 
 class Tracer:
@@ -318,6 +325,13 @@ def _running() -> Invocation | None:
     return current if current is not None and current.outcome == "running" else None
 
 
+class _Failed(Exception):
+    """A failure a traced method caught and reported its own way (an alarm that raised)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def _finish(invocation: Invocation, exc: BaseException | None) -> None:
     invocation.duration_ms = invocation.elapsed_ms()
     invocation.flush_partial()
@@ -326,7 +340,7 @@ def _finish(invocation: Invocation, exc: BaseException | None) -> None:
     else:
         invocation.outcome = "exception"
         try:
-            invocation.error = format_user_exception(exc)
+            invocation.error = str(exc) if isinstance(exc, _Failed) else format_user_exception(exc)
         except Exception:  # a traceback that cannot be formatted: keep its line
             invocation.error = f"{type(exc).__name__}: {exc}"
 
@@ -485,7 +499,10 @@ class _Hooks:
         original = getattr(owner, spec.method, None)
         if original is None:
             return
-        self._originals[key] = (owner.__dict__.get(spec.method, original), spec.method in vars(owner))
+        self._originals[key] = (
+            owner.__dict__.get(spec.method, original),
+            spec.method in vars(owner),
+        )
         setattr(owner, spec.method, _wrapped(original, spec, self))
 
     def newest(self) -> Tracer | None:
@@ -493,6 +510,12 @@ class _Hooks:
 
 
 _hooks = _Hooks()
+
+
+def disable_all() -> None:
+    """Stop every tracer of this process (tests use it to leave nothing wrapped behind)."""
+    for tracer in list(_hooks.tracers):
+        tracer.disable()
 
 
 def _wrapped(original: Callable[..., Any], spec: Traced, hooks: _Hooks) -> Callable[..., Any]:
@@ -506,6 +529,8 @@ def _wrapped(original: Callable[..., Any], spec: Traced, hooks: _Hooks) -> Calla
         # work); an alarm or an AI run belongs to a handler only while that one runs.
         current = _current.get() if spec.kind == "call" else _running()
         if tracer is None or (current is None and spec.kind == "call"):
+            return None
+        if spec.when is not None and not spec.when(instance, args):
             return None
         try:
             binding, detail = spec.describe(tracer, instance, args, kwargs)
@@ -522,10 +547,15 @@ def _wrapped(original: Callable[..., Any], spec: Traced, hooks: _Hooks) -> Calla
                 spec.kind, f"{binding} {detail}".strip(), {"binding": binding, "detail": detail},
                 None if current is None else current.id,
             )  # fmt: skip
-        return current, call, own, time.perf_counter()
+        probed = spec.probe(instance, args) if spec.probe is not None else None
+        return current, call, own, time.perf_counter(), instance, args, probed
 
     def finish(state: Any, exc: BaseException | None) -> None:
-        current, call, own, t0 = state
+        _, call, own, t0, instance, args, probed = state
+        if exc is None and spec.failure is not None:
+            failed = spec.failure(instance, args, probed)
+            if failed is not None:
+                exc = _Failed(failed)
         if call is not None:
             call.duration_ms = (time.perf_counter() - t0) * 1000
             if exc is not None:

@@ -50,12 +50,8 @@ _QUERY_BODY = {
         obj({"batch": arr(_QUERY, minItems=1)}),
     ]
 }
-_COLUMN = obj(
-    {"cid": INT, "name": STR, "type": STR, "notnull": BOOL, "default": ANY, "pk": INT}
-)
-_TABLE = obj(
-    {"name": STR, "type": STR, "sql": nullable(STR), "columns": arr(_COLUMN), "rows": INT}
-)
+_COLUMN = obj({"cid": INT, "name": STR, "type": STR, "notnull": BOOL, "default": ANY, "pk": INT})
+_TABLE = obj({"name": STR, "type": STR, "sql": nullable(STR), "columns": arr(_COLUMN), "rows": INT})
 _ID = "{database_id}"
 _LIST_TABLES = (
     "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view') "
@@ -214,10 +210,8 @@ class D1View(BindingView):
         out = []
         for (sql, params), result in zip(queries, results, strict=True):
             rows = result["results"]
-            if rows:
-                columns = list(rows[0])
-            else:
-                columns = db.withSession().columns(sql, tuple(params))
+            # An empty result still has its columns: D1 names them without running it again.
+            columns = list(rows[0]) if rows else db.withSession().columns(sql, tuple(params))
             out.append((columns, result))
         return out
 

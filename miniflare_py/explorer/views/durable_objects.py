@@ -43,20 +43,33 @@ def _object_call(tracer: Tracer, owner: Any, args: tuple[Any, ...], kwargs: dict
     return getattr(owner, "class_name", "DurableObject"), f"{method}() on {who}"
 
 
-def _alarm(tracer: Tracer, owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _alarm(tracer: Tracer, alarms: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     hex_id = str(args[0]) if args else ""
-    name = getattr(owner, "names", {}).get(hex_id)
-    return getattr(owner, "class_name", "DurableObject"), f"alarm() on {name or hex_id[:12]}"
+    instance = getattr(tracer.runtime, "bindings", {}).get("durable_objects")
+    owners = getattr(instance, "classes", {}).values()
+    names = next((o.names for o in owners if o.alarms is alarms), {})
+    name = names.get(hex_id)
+    return getattr(alarms, "class_name", "DurableObject"), f"alarm() on {name or hex_id[:12]}"
+
+
+def _alarm_is_set(alarms: Any, args: tuple[Any, ...]) -> bool:
+    """`fire()` runs the object's alarm() only when one is set (for that time)."""
+    scheduled = alarms._times.get(args[0]) if args else None
+    when = args[1] if len(args) > 1 else None
+    return scheduled is not None and (when is None or scheduled == when)
+
+
+def _alarm_failure(alarms: Any, args: tuple[Any, ...], before: Any) -> str | None:
+    """alarm() raised: the scheduler caught it, logged it and noted it in `failures`."""
+    for failure in alarms.failures[before:]:
+        if failure.object_id == args[0]:
+            return f"{type(failure.error).__name__}: {failure.error}"
+    return None
 
 
 def _storage(tracer: Tracer, storage: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     first = args[0] if args else ""
-    if isinstance(first, dict):
-        detail = ", ".join(map(str, first))
-    elif isinstance(first, list | tuple):
-        detail = ", ".join(map(str, first))
-    else:
-        detail = str(first)
+    detail = ", ".join(map(str, first)) if isinstance(first, dict | list | tuple) else str(first)
     return "storage", detail[:200]
 
 
@@ -72,8 +85,9 @@ class DurableObjectsView(BindingView):
         Traced("miniflare_py.durable_objects.objects:ObjectClass", "call", _object_call,
                label="rpc"),
         Traced("miniflare_py.durable_objects.objects:ObjectClass", "fetch", _object_call),
-        Traced("miniflare_py.durable_objects.objects:ObjectClass", "_run_alarm", _alarm,
-               kind="alarm", label="alarm"),
+        Traced("miniflare_py.durable_objects.alarms:AlarmScheduler", "fire", _alarm,
+               kind="alarm", label="alarm", when=_alarm_is_set,
+               probe=lambda alarms, args: len(alarms.failures), failure=_alarm_failure),
         *(
             Traced("miniflare_py.durable_objects.storage:DurableObjectStorage", m, _storage)
             for m in ("get", "put", "delete", "list", "deleteAll")
@@ -296,7 +310,7 @@ class DurableObjectsView(BindingView):
         for query in queries:
             sql = field_of(query, "sql", str)
             params = field_of(query, "params", list, [])
-            cursor = await _storage_call(_sync(lambda: state.storage.sql.exec(sql, *params)))
+            cursor = await _storage_call(_sync(state.storage.sql.exec, sql, *params))
             rows = [list(r) for r in cursor.raw()]
             results.append(
                 {
@@ -313,8 +327,8 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def _sync(call: Any) -> Any:
-    return call()
+async def _sync(call: Any, *args: Any) -> Any:
+    return call(*args)
 
 
 async def _storage_call(awaitable: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from starlette.requests import Request
 
+from ...queues.errors import QueueSendError
 from ...queues.metrics import COUNTER_FIELDS, RATE_FIELDS, STATE_FIELDS
 from ..endpoints import ApiError, Endpoint, Param, Result, field_of, json_body, query_int
 from ..schema import ANY, BOOL, INT, NUM, STR, arr, enum, nullable, obj, ref
@@ -265,7 +266,10 @@ class QueuesView(BindingView):
                 raise ApiError(400, "a bytes message takes a string body (sent as its UTF-8)")
             value = value.encode("utf-8", "surrogatepass")
         producer = self.instance.broker.producer(name)  # type: ignore[union-attr]
-        sent = await producer.send(value, contentType=content_type, delaySeconds=delay)
+        try:
+            sent = await producer.send(value, contentType=content_type, delaySeconds=delay)
+        except QueueSendError as exc:  # the producer's own checks: what a worker would get
+            raise ApiError(400, str(exc)) from None
         metrics = sent["metadata"]["metrics"]
         return {"backlog_count": metrics["backlogCount"], "backlog_bytes": metrics["backlogBytes"]}
 

@@ -247,4 +247,3 @@ class R2View(BindingView):
         except (R2Error, ValueError, TypeError) as exc:
             raise ApiError(400, str(exc)) from None
         return {"key": key}
-
