@@ -29,7 +29,7 @@ function h(tag, attrs, ...children) {
     else if (key === "style") el.style.cssText = value; // CSSOM: allowed by the page's CSP
     else el.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -38,7 +38,7 @@ function h(tag, attrs, ...children) {
 
 // append / replaceChildren without the nulls that conditional parts leave.
 function kids(children) {
-  return children.flat().filter((c) => c !== null && c !== undefined && c !== false);
+  return children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false);
 }
 
 function put(el, ...children) {
@@ -122,6 +122,11 @@ function literal(value, cls = "literal") {
   if (value === null || value === undefined) return h("span", { class: "null" }, "NULL");
   if (typeof value === "object") return h("span", { class: cls }, JSON.stringify(value));
   return h("span", { class: cls }, String(value));
+}
+
+// Text the page made (a time, a count): never wrapped.
+function plain(text) {
+  return h("span", { class: "nowrap" }, text);
 }
 
 function stat(label, value, testid, alert = false) {
@@ -294,8 +299,8 @@ function invocationTable(list, onpick) {
     h("span", { class: "muted" }, `#${inv.id}`),
     pill(inv.kind, "kind"),
     h("span", { class: "mono" }, inv.label),
-    time(inv.started),
-    ms(inv.duration_ms),
+    plain(time(inv.started)),
+    plain(ms(inv.duration_ms)),
     h("span", {}, pill(inv.outcome, inv.outcome), inv.status ? ` ${inv.status}` : ""),
     inv.calls, inv.logs,
   ]), { testid: "invocations", rowTestid: "invocation-row", onclick: (i) => { location.hash = `#/invocations/${list[i].id}`; } });
@@ -433,7 +438,7 @@ async function queuePage(content, name) {
     const isDlq = q && q.dead_letter_sources.length > 0;
     const rows = payload.result.map((m) => [
       h("span", { class: "mono" }, m.id), pill(m.state, m.state === "in_flight" ? "running" : ""), String(m.attempts),
-      time(m.timestamp), m.next_delivery ? time(m.next_delivery) : "", m.content_type,
+      plain(time(m.timestamp)), plain(m.next_delivery ? time(m.next_delivery) : ""), plain(m.content_type),
       h("span", { class: "literal", "data-testid": "message-body" }, m.body.text),
       isDlq && m.state !== "in_flight" ? h("button", {
         "data-testid": "redrive-one",
@@ -666,12 +671,12 @@ function doConsole(ns, objectId) {
 async function start() {
   document.querySelector("[data-testid=tracing-toggle]").addEventListener("change", (event) =>
     act(event.target.checked ? "Recording invocations" : "Recording stopped", () => api("PUT", "/local/tracing", { enabled: event.target.checked })));
-  const [worker] = await api("GET", "/local/workers");
+  const [[worker]] = await Promise.all([api("GET", "/local/workers"), poll()]);
   state.worker = worker;
   document.querySelector("[data-testid=worker-name]").textContent = worker.name || "";
-  await poll();
   window.addEventListener("hashchange", route);
   route();
+  performance.mark("explorer-ready"); // the page shows the worker's data from here on
   setInterval(() => { if (!document.hidden) poll(); }, POLL_MS);
 }
 
