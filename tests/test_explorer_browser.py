@@ -120,7 +120,9 @@ def test_a_dead_letter_is_redriven_and_seen_again_and_d1_is_queried(
         page.click("[data-testid=resume]")
         expect(page.get_by_test_id("no-messages")).to_be_visible(timeout=WAIT)
         page.click(f"[data-testid='nav-d1-{d1_id(dev)}']")
-        page.fill("[data-testid=sql-input]", f"SELECT status, error FROM tasks WHERE id = '{task_id}'")
+        page.fill(
+            "[data-testid=sql-input]", f"SELECT status, error FROM tasks WHERE id = '{task_id}'"
+        )
         page.click("[data-testid=sql-run]")
         result = page.get_by_test_id("sql-rows")
         expect(result).to_contain_text("failed", timeout=WAIT)
@@ -176,9 +178,7 @@ def test_a_page_of_another_site_cannot_drive_the_explorer(served_seed: DevProces
             assert "refuse requests sent by another site" in page.content()
     finally:
         evil.shutdown()
-    held = poll(
-        lambda: dev.client.get(f"{api}/messages").json()["result"], lambda r: len(r) == 1
-    )
+    held = poll(lambda: dev.client.get(f"{api}/messages").json()["result"], lambda r: len(r) == 1)
     assert len(held) == 1  # nothing was purged
     dev.wait_for_output(f"POST {api}/purge 403")
     assert f"POST {api}/purge 200" not in dev.output

@@ -21,7 +21,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .endpoints import ApiError, Endpoint, Result, envelope, error_response, json_response
+from .endpoints import (
+    ANY_PATH,
+    ApiError,
+    Endpoint,
+    Result,
+    envelope,
+    error_response,
+    json_response,
+)
 from .local import LocalView
 from .openapi import API_PATH, document
 from .trace import Traced, Tracer

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -96,12 +97,29 @@ class Endpoint:
         return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
 
     def route_path(self, slash_params: frozenset[str]) -> str:
-        """The Starlette path: `{name:path}` for the parameters that may hold slashes."""
+        """The Starlette path: parameters that may hold slashes use `ANY_PATH`."""
         parts = []
         for part in self.path.split("/"):
             name = part[1:-1] if part.startswith("{") else None
-            parts.append(f"{{{name}:path}}" if name in slash_params else part)
+            parts.append(f"{{{name}:{ANY_PATH}}}" if name in slash_params else part)
         return "/".join(parts)
+
+
+class _AnyPath(Convertor[str]):
+    """Like Starlette's `path`, but also across line breaks (a KV key may hold one)."""
+
+    regex = "[\\s\\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+#: The name of the path convertor for keys (registered with Starlette once).
+ANY_PATH = "explorer_any_path"
+register_url_convertor(ANY_PATH, _AnyPath())
 
 
 @dataclass
