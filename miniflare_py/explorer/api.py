@@ -22,7 +22,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .endpoints import (
-    ANY_PATH,
     ApiError,
     Endpoint,
     Result,
