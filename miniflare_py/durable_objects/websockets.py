@@ -60,7 +60,7 @@ class HibernatableWebSockets:
                 f"{type(ws).__name__}",
                 TypeError,
             )
-        if ws._state == "accepted":
+        if ws._state in ("accepted", "hibernatable"):  # workerd's text for both
             raise js_error(
                 "Error",
                 "Cannot call `acceptWebSocket()` if the WebSocket was already accepted via "
