@@ -89,9 +89,16 @@ async def serve_websocket(
         await _send_refusal(scope, send, response)
         _log_line(scope, response.status, response.status_text, started)
         return
-    await send(_accept(response))
+    link = AsgiLink(send)
+    try:
+        await send(_accept(response))
+    except Exception:  # the client went away while the worker answered
+        socket._couple(link)
+        link.finish()
+        link.receiver(Disconnect())
+        return
     _log_line(scope, 101, "Switching Protocols", started)
-    await _pump(socket, AsgiLink(send), receive)
+    await _pump(socket, link, receive)
 
 
 def websocket_without_upgrade(request: Request) -> str:

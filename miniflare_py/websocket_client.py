@@ -80,7 +80,8 @@ async def dispatch_upgrade(mf: Miniflare, request: Request) -> Response:
     for the sockets its code makes. Exceptions the handler raises propagate."""
     token = websocket_compat.set(compat_of(mf))
     try:
-        return await mf.dispatch_fetch(request)
+        response: Response = await mf.dispatch_fetch(request)
+        return response
     finally:
         websocket_compat.reset(token)
 

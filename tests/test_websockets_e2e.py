@@ -114,6 +114,15 @@ def test_upgrades_the_worker_refuses_get_its_response(tmp_path: Path) -> None:
             echo.close(4000, "done")
         assert echo.close_code == 4000  # the server answers the client's Close at once
 
+        # Messages are limited to 32 MiB, as at the edge: a larger one closes with 1009.
+        with connect(ws_url(dev, "/echo"), max_size=None) as echo:
+            echo.send(b"x" * (32 * 1024 * 1024))
+            assert len(echo.recv(timeout=30)) == 32 * 1024 * 1024
+            echo.send(b"x" * (32 * 1024 * 1024 + 1))
+            with pytest.raises(ConnectionClosed):
+                echo.recv(timeout=30)
+        assert echo.close_code == 1009
+
 
 def test_fastapi_websocket_endpoints(tmp_path: Path) -> None:
     app = copy_fixture("fastapi-ws", tmp_path)

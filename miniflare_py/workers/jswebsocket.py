@@ -715,7 +715,7 @@ class WebSocketPair(JsProxy):
         return {"0": self._ends[0], "1": self._ends[1]}
 
     def __getitem__(self, key: int | str) -> WebSocket:
-        index = {0: 0, 1: 1, "0": 0, "1": 1}.get(key)  # type: ignore[call-overload]
+        index = {0: 0, 1: 1, "0": 0, "1": 1}.get(key)
         if index is None:
             raise KeyError(key)
         return self._ends[index]
