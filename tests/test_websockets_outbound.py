@@ -151,3 +151,26 @@ async def test_a_worker_can_hand_on_an_outbound_socket(echo_url: str, tmp_path: 
         with pytest.raises(WebSocketClosed) as closed:
             await ws.receive()
         assert (closed.value.code, closed.value.reason) == (4005, "as asked")
+
+
+async def test_the_outbound_guard_refuses_sockets_too(echo_url: str) -> None:
+    from miniflare_py.workers import outbound
+
+    seen: list[str] = []
+
+    def deny(url: str) -> str:
+        seen.append(url)
+        return f"refused {url}"
+
+    previous = outbound.set_guard(deny)
+    try:
+        with pytest.raises(OSError, match="fetch failed: refused ws://"):
+            await fetch(
+                echo_url.replace("ws://", "http://") + "/", headers={"Upgrade": "websocket"}
+            )
+        ws = js.WebSocket.new(echo_url + "/x")
+        error = await next_event(events(ws))
+        assert error.type == "error" and f"refused {echo_url}/x" in error.message
+    finally:
+        outbound.set_guard(previous)
+    assert seen == [echo_url + "/", echo_url + "/x"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -173,6 +174,13 @@ def _wire_reason(reason: str) -> str:
 async def _connect(url: str, protocols: list[str], headers: list[tuple[str, str]]) -> Any:
     from websockets.asyncio.client import connect
 
+    # The guard of outbound HTTP (a test's outbound="deny") refuses sockets too. Looked up,
+    # not imported: `outbound` imports this module, and without it loaded no guard is set.
+    outbound = sys.modules.get(__package__ + ".outbound")
+    guard = getattr(outbound, "_guard", None)
+    refusal = None if guard is None else guard(url)
+    if refusal is not None:
+        raise OSError(refusal)
     return await connect(
         url,
         subprotocols=protocols or None,  # type: ignore[arg-type]
