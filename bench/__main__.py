@@ -1,10 +1,9 @@
 """`python -m bench [MODULE...]`: run the benchmarks, print one table, write bench/results.json.
 
-MODULE is any of d1, kv, queues, durable_objects, r2, assets, seed, fetch_path, startup
-(default: all, in that order). A module that
-is not there yet is skipped with a note. `results.json` keeps the rows of modules not run this
-time, so `python -m bench seed` refreshes the seed rows only. `--strict` exits 1 if a target is
-missed or a module fails.
+MODULE is any of d1, kv, queues, durable_objects, r2, assets, ai, seed, fetch_path, startup,
+testsuite (default: all, in that order). A module that is not there yet is skipped with a note.
+`results.json` keeps the rows of modules not run this time, so `python -m bench seed` refreshes
+the seed rows only. `--strict` exits 1 if a target is missed or a module fails.
 """
 
 from __future__ import annotations
@@ -21,7 +20,19 @@ from typing import Any
 
 from .common import error_row, machine_info
 
-MODULES = ("d1", "kv", "queues", "durable_objects", "r2", "assets", "seed", "fetch_path", "startup")
+MODULES = (
+    "d1",
+    "kv",
+    "queues",
+    "durable_objects",
+    "r2",
+    "assets",
+    "ai",
+    "seed",
+    "fetch_path",
+    "startup",
+    "testsuite",
+)
 RESULTS = Path(__file__).resolve().with_name("results.json")
 
 

@@ -306,6 +306,18 @@ class Miniflare:
                 return answer  # type: ignore[no-any-return]
         return None
 
+    async def websocket(
+        self,
+        url: str = "/",
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        protocols: list[str] | None = None,
+    ) -> Any:
+        """Open a WebSocket to the worker in-process: its `fetch` gets the upgrade request; a
+        client with `send`, `receive`, `close` (see `websocket_client`)."""
+        from .websocket_client import connect
+
+        return await connect(self, url, headers=headers, protocols=protocols)
+
     async def dispatch_fetch(self, request: Request) -> Response:
         """Run the `fetch` handler for an already built `Request` (the HTTP server's path)."""
         worker = self._require_worker()

@@ -5,7 +5,8 @@ Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON), 
 to fire the `scheduled` handler by hand, and the Local Explorer (`/cdn-cgi/local/explorer`, see
 `miniflare_py.explorer`). Every `/cdn-cgi/` path is pyflare's, as at the edge, where a worker
 never sees one.
-Everything else goes to the worker through a lean ASGI path, since it is the hot one.
+Everything else goes to the worker through a lean ASGI path, since it is the hot one; WebSocket
+upgrades go to the worker through `server_websocket`.
 
 Internal routes answer only requests addressed to this server by a loopback name or its own IP
 address (`Host: localhost:8787`, `127.0.0.1:8787`, `[::1]:8787`) and not sent by another site,
@@ -33,6 +34,7 @@ from .explorer.api import explorer_routes, is_quiet
 from .logs import log_fast
 from .runtime import Miniflare
 from .server_assets import serve_asset
+from .server_websocket import serve_websocket, websocket_without_upgrade
 from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
 from .workers import Request, Response
@@ -66,7 +68,10 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await internal(scope, receive, send)
+            if scope["type"] == "websocket":
+                await serve_websocket(runtime, scope, receive, send)
+            else:
+                await internal(scope, receive, send)
             return
         started = time.perf_counter()
         if scope["path"].startswith(INTERNAL_PREFIXES):
@@ -106,6 +111,8 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
             details = format_user_exception(exc)
             error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
             response = _error_response(details)
+        if response.js_response.webSocket is not None:  # a 101 to a request without Upgrade
+            response = _error_response(websocket_without_upgrade(request))
         await _send_response(response, send)
         if http_log.isEnabledFor(logging.INFO):
             _log_request(scope, response, started)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.machinery
 import importlib.util
 import inspect
 import sys
@@ -208,6 +209,31 @@ def _evict_shadowing(root: Path) -> None:
                     sys.modules.pop(name, None)
 
 
+class _MainModuleLoader(importlib.machinery.SourceFileLoader):
+    """Loads the worker's main module, compiling each distinct source text once per process.
+
+    A worker is imported afresh for every test of a pytest session and on every reload of
+    `pyflare dev`; compiling it is most of that cost. The cache is keyed by the source text
+    itself, so an edit (even one that keeps the size and the mtime) is always compiled anew, and
+    no bytecode file is written for it.
+    """
+
+    _codes: dict[tuple[str, bytes], Any] = {}
+    _KEPT = 32
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        source = self.get_data(path)
+        key = (path, source)
+        code = self._codes.get(key)
+        if code is None:
+            code = self.source_to_code(source, path)
+            if len(self._codes) >= self._KEPT:
+                self._codes.pop(next(iter(self._codes)))  # the oldest
+            self._codes[key] = code
+        return code
+
+
 def load_worker(main: Path) -> Worker:
     """Import `main` fresh (dropping modules a previous load imported from its folder).
 
@@ -226,7 +252,9 @@ def load_worker(main: Path) -> Worker:
     before = set(sys.modules)
     name = main.stem
     try:
-        spec = importlib.util.spec_from_file_location(name, main)
+        spec = importlib.util.spec_from_file_location(
+            name, main, loader=_MainModuleLoader(name, str(main))
+        )
         if spec is None or spec.loader is None:
             raise WorkerLoadError(f"{main}: cannot be imported as a Python module")
         module = importlib.util.module_from_spec(spec)

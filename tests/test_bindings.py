@@ -210,8 +210,8 @@ binding = "VECTORS"
 index_name = "x"
 [durable_objects]
 bindings = [{ name = "ROOMS", class_name = "Room" }]
-[ai]
-binding = "AI"
+[browser]
+binding = "BROWSER"
 [logfwdr]
 bindings = []
 [text_blobs]
@@ -228,7 +228,7 @@ def test_each_unemulated_binding_is_one_warning_line(tmp_path: Path) -> None:
     label = str(tmp_path / "wrangler.toml")
     assert config.warnings == (
         f"{label}: vectorize: binding VECTORS {message}",
-        f"{label}: ai: binding AI {message}",
+        f"{label}: browser: binding BROWSER {message}",
         f"{label}: logfwdr: not emulated by this pyflare version",
         f"{label}: text_blobs: binding GREETING {message}",
         f"{label}: services: binding AUTH {message}",
@@ -248,7 +248,7 @@ async def test_a_worker_touching_an_unemulated_binding_gets_an_error_naming_it(
     async with Miniflare(write_worker(tmp_path, source, UNEMULATED)) as mf:
         assert isinstance(mf.env.VECTORS, UnemulatedBinding)
         assert mf.env.VECTORS.__pyflare_unemulated__ is True
-        assert "VECTORS" in mf.env and "ROOMS" in mf.env and "AI" in mf.env
+        assert "VECTORS" in mf.env and "ROOMS" in mf.env and "BROWSER" in mf.env
         with pytest.raises(BindingNotEmulatedError) as info:
             await mf.fetch("/")
     assert str(info.value) == (
@@ -271,6 +271,7 @@ def test_an_env_section_reports_only_its_own_bindings_but_inherits_logfwdr(tmp_p
 
 
 def test_an_unemulated_binding_name_clashes_with_a_var(tmp_path: Path) -> None:
-    config = write_worker(tmp_path, COUNTER_WORKER, '[vars]\nAI = "x"\n[ai]\nbinding = "AI"\n')
-    with pytest.raises(ConfigError, match=r'binding name "AI" is used twice \(vars.AI and ai\)'):
+    config = write_worker(tmp_path, COUNTER_WORKER, '[vars]\nAI = "x"\n[browser]\nbinding = "AI"\n')
+    clash = r'binding name "AI" is used twice \(vars.AI and browser\)'
+    with pytest.raises(ConfigError, match=clash):
         load_config(config)

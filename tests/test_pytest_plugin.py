@@ -499,8 +499,12 @@ def test_projects_without_pyflare_do_not_import_the_runtime(pytester: pytest.Pyt
 
             def test_nothing_heavy_loaded(pytestconfig):
                 assert pytestconfig.pluginmanager.has_plugin("pyflare")
-                loaded = [m for m in sys.modules if m.startswith("miniflare_py.")]
-                assert loaded == ["miniflare_py.pytest_plugin"]
+                loaded = {m for m in sys.modules if m.startswith("miniflare_py.")}
+                # The plugin's own light modules only: no runtime, no bindings, no workers.
+                light = {"names", "loops", "options", "report", "sync"}
+                assert loaded <= {"miniflare_py.pytest_plugin"} | {
+                    f"miniflare_py.pytest_plugin.{name}" for name in light
+                }, sorted(loaded)
             """
         )
     )
@@ -513,16 +517,37 @@ def test_marker_is_registered(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["@pytest.mark.pyflare(config=None, env=None, vars=None, *"])
 
 
-def test_documented_examples_pass(pytester: pytest.Pytester) -> None:
-    """The "Testing your worker" examples, run on a copy of the seed app."""
+#: A README example that is a test file starts with a comment naming it.
+EXAMPLE_FILE = re.compile(r"\A# (tests/test_\w+\.py)\b")
+
+
+def readme_test_examples() -> list[tuple[str, str]]:
+    """The "Testing your worker" examples that are test files: (file name, source)."""
     repo = Path(__file__).resolve().parent.parent
     text = (repo / "README.md").read_text().split("\n## Testing your worker\n", 1)[1]
     text = text.split("\n## ", 1)[0]  # up to the next section
-    examples = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    return [(m.group(1), block) for block in blocks if (m := EXAMPLE_FILE.match(block))]
+
+
+def test_documented_examples_pass(pytester: pytest.Pytester) -> None:
+    """Every test file the "Testing your worker" section shows, run on a copy of the seed app
+    (and of `fixtures/link-preview`, which some of them name in their marker)."""
+    repo = Path(__file__).resolve().parent.parent
+    examples = readme_test_examples()
+    names = [name for name, _ in examples]
+    assert len(names) == len(set(names)), names
+    assert {"tests/test_tasks.py", "tests/test_sync.py", "tests/test_consumer.py"} <= set(names)
     shutil.copytree(repo / "fixtures" / "ai-tasks", pytester.path, dirs_exist_ok=True)
+    preview = repo / "fixtures" / "link-preview"
+    shutil.copytree(preview, pytester.path / "fixtures" / "link-preview")
     pytester.makeini(INI)
-    pytester.makepyfile(test_async_example=examples[0], test_sync_example=examples[1])
-    pytester.runpytest().assert_outcomes(passed=5)
+    (pytester.path / "tests").mkdir()
+    for name, code in examples:
+        (pytester.path / name).write_text(code)
+    tests = sum(len(re.findall(r"^(?:async )?def test_", code, re.M)) for _, code in examples)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=tests)
 
 
 # Durable Objects

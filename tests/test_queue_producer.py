@@ -244,3 +244,17 @@ async def test_nothing_is_stored_when_a_batch_fails(edge: Edge) -> None:
 async def test_snake_case_aliases(edge: Edge) -> None:
     await edge.q.send_batch([{"body": "a", "content_type": "text"}], delay_seconds=0)
     assert edge.bodies == ["a"]
+
+
+# -- as the SDK sees the binding -------------------------------------------------------------
+
+
+async def test_the_producer_is_an_sdk_binding_wrapper(edge: Edge) -> None:
+    from workers.rpc import _BindingWrapper
+
+    assert isinstance(edge.q, _BindingWrapper) and not callable(edge.q) and edge.q
+    assert edge.q.constructor.name == "WorkerQueue"
+    with pytest.raises(TypeError, match="'WorkerQueue' object is not iterable"):
+        iter(edge.q)
+    with pytest.raises(TypeError, match="'WorkerQueue' object has no len"):
+        len(edge.q)

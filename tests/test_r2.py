@@ -407,3 +407,23 @@ async def test_storage_class(bucket: R2Bucket) -> None:
     assert (await bucket.head("ia")).storageClass == "InfrequentAccess"
     with pytest.raises(ValueError, match="storageClass must be"):
         await bucket.put("x", "v", storageClass="Glacier")
+
+
+@pytest.mark.anyio
+async def test_an_in_memory_bucket_makes_its_scratch_folder_only_when_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh bucket per test must cost no folder to create and remove until a body is stored.
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    untouched = open_bucket(None, "quiet")
+    assert await untouched.get("k") is None
+    assert list(tmp_path.iterdir()) == []
+    untouched.close()
+    written = open_bucket(None, "busy")
+    await written.put("k", b"body")
+    assert [p.name.startswith("pyflare-r2-") for p in tmp_path.iterdir()] == [True]
+    assert await (await written.get("k")).text() == "body"
+    written.close()
+    assert list(tmp_path.iterdir()) == []

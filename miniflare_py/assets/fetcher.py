@@ -6,17 +6,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..workers import Response
+from ..workers.rpc import _FetcherWrapper
 from .responder import AssetResponse, AssetServer
 
 __all__ = ["AssetsFetcher", "to_response"]
-
-try:  # pragma: no cover - depends on which `workers` module is installed
-    from ..workers.rpc import _FetcherWrapper as _FetcherBase  # type: ignore[import-not-found]
-
-    _SDK_FETCHER = True
-except ImportError:  # pragma: no cover
-    _FetcherBase = object  # type: ignore[assignment,misc]
-    _SDK_FETCHER = False
 
 
 def to_response(answer: AssetResponse) -> Any:
@@ -24,7 +17,7 @@ def to_response(answer: AssetResponse) -> Any:
     return Response(answer.read() or None, status=answer.status, headers=list(answer.headers))
 
 
-class AssetsFetcher(_FetcherBase):  # type: ignore[misc,valid-type]
+class AssetsFetcher(_FetcherWrapper):
     """`await env.ASSETS.fetch(url_or_request)`: the asset's `Response` (404 when none)."""
 
     _js_name: ClassVar[str] = "Fetcher"
@@ -52,24 +45,3 @@ class AssetsFetcher(_FetcherBase):  # type: ignore[misc,valid-type]
     async def _fetch_request(self, request: Any) -> Any:
         """The SDK's fetcher hook: answer a JavaScript `Request`."""
         return self._answer(str(request.url), str(request.method), request.headers)
-
-    if not _SDK_FETCHER:
-
-        async def fetch(
-            self, request: Any, method: str = "GET", headers: Any = None, **_: Any
-        ) -> Any:
-            """`fetch(url_or_request, method=..., headers=...)`."""
-            if isinstance(request, str):
-                return self._answer(request, method, _Headers(headers))
-            return self._answer(str(request.url), str(request.method), request.headers)
-
-
-class _Headers:
-    """Case-insensitive lookup over what `fetch(headers=...)` was given."""
-
-    def __init__(self, headers: Any) -> None:
-        pairs = headers.items() if hasattr(headers, "items") else (headers or [])
-        self._values = {str(k).lower(): str(v) for k, v in pairs}
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name.lower())

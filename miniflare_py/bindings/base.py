@@ -111,6 +111,17 @@ class BindingInstance:
         """Apply the migrations this binding keeps (D1's SQL files); what ran, by binding."""
         return {}
 
+    # Fresh state per test: the pytest plugin migrates once per session, then starts each test
+    # from a copy. A binding whose state `migrate()` changes returns it here; None means there
+    # is nothing worth copying (an empty binding is as cheap to open as to restore).
+
+    def snapshot(self) -> Any:
+        """A copy of this binding's in-memory state, for `restore()`; None if it has none."""
+        return None
+
+    def restore(self, snapshot: Any) -> None:
+        """Make the in-memory state a copy of what `snapshot()` returned."""
+
     async def stop(self) -> None:
         """Stop background work (deliveries, timers); the runtime then lets `waitUntil` tasks
         finish before `close()`."""

@@ -18,6 +18,10 @@ _BINDING_TYPES = (
     "miniflare_py.r2.binding:R2Binding",
     "miniflare_py.assets.binding:AssetsBinding",
     "miniflare_py.kv.binding:KvBinding",
+    "miniflare_py.version_metadata.binding:VersionMetadataBinding",
+    "miniflare_py.ratelimit.binding:RateLimitBinding",
+    "miniflare_py.analytics_engine.binding:AnalyticsEngineBinding",
+    "miniflare_py.ai.binding:AiBinding",
 )
 
 

@@ -623,6 +623,31 @@ class Engine:
             image[18] = image[19] = 1
         return bytes(image)
 
+    def image(self) -> bytes:
+        """The in-memory database's pages, for `restore()` into another engine (the pytest
+        plugin migrates once per session and starts each test from this copy)."""
+        if self.path is not None:
+            raise ValueError("image() is for in-memory databases")
+        self.auth.trusted = True  # serialize() reads the pages through SQL the rules refuse
+        try:
+            return bytes(self.conn.serialize("main") or b"")
+        finally:
+            self.auth.trusted = False
+
+    def restore(self, image: bytes) -> None:
+        """Make this in-memory database a copy of `image` (what `image()` returned)."""
+        if self.path is not None:
+            raise ValueError("restore() is for in-memory databases")
+        if image:
+            # apsw copies the bytes into memory SQLite owns, so the image can serve many tests.
+            self.auth.trusted = True
+            try:
+                self.conn.deserialize("main", image)
+            finally:
+                self.auth.trusted = False
+        self.version += 1  # statements cached against the old schema are re-prepared
+        self.size = self._measure_size()
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()

@@ -24,6 +24,7 @@ __all__ = [
     "js_json",
     "js_number",
     "js_string",
+    "js_to_number",
     "to_utf8",
 ]
 
@@ -105,7 +106,7 @@ def js_string(value: Any) -> str:
     return str(value)  # a Python object reaches JavaScript as a proxy whose String() is str()
 
 
-def _js_to_number(value: Any) -> float:
+def js_to_number(value: Any) -> float:
     """JavaScript's `Number(value)` for the JS value the SDK makes of `value`."""
     if value is None:
         return 0.0
@@ -123,7 +124,7 @@ def _js_to_number(value: Any) -> float:
             return float(int(radix.group(radix.lastgroup or "x"), base))
         return math.nan
     if isinstance(value, list):
-        return _js_to_number(js_string(value))
+        return js_to_number(js_string(value))
     return math.nan
 
 
@@ -134,7 +135,7 @@ def js_int(value: Any) -> int:
     if type(value) is int:
         number: float | int = value
     else:
-        number = _js_to_number(value)
+        number = js_to_number(value)
         if math.isnan(number) or math.isinf(number):
             return 0
         number = math.trunc(number)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..state import StateError
 from ..workers.jsdict import JsDict
+from ..workers.rpc import _BindingWrapper as _BindingBase
 from .coerce import check_rpc, js_int, js_json, js_string, to_utf8
 from .errors import PUT_VALUE_TYPES, UNKNOWN_TYPE, KvSyntaxError, failed, not_of_type
 from .stream import KvStream, is_stream_like, read_stream
@@ -27,13 +28,6 @@ from .stream import KvStream, is_stream_like, read_stream
 if TYPE_CHECKING:
     from ..clock import Clock
     from .storage import KvStorage
-
-try:  # pragma: no cover - depends on whether the SDK's binding base class is there yet
-    from ..workers.rpc import _BindingWrapper as _BindingBase  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover
-    # Python's own errors already read as the SDK's ("'KvNamespace' object is not iterable",
-    # "object of type 'KvNamespace' has no len()"), and an instance is truthy.
-    _BindingBase = object
 
 __all__ = [
     "MAX_BULK_KEYS",

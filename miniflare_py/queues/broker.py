@@ -726,6 +726,10 @@ class QueueBroker:
                 return
             deadline = self.next_deadline()
             if isinstance(clock, VirtualClock):
+                if deadline is None or deadline <= clock.now():
+                    # Work in flight waits on a timer of its own (a model's latency, a sleep
+                    # on the clock): jump to it, nothing else can move first.
+                    deadline = clock.next_deadline()
                 if deadline is not None and deadline > clock.now():
                     await clock.advance_to(deadline)
                 else:

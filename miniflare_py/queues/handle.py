@@ -51,7 +51,8 @@ class Queues:
 
 class QueueHandle:
     """One queue: `stats()`, `messages()`, `pause()` / `resume()`, `fail_next_sends()`,
-    `deliver()`; for a dead letter queue `redrive()`, and `purge()`."""
+    `deliver()` (and its parts, `batch()` and `run_consumer()`); for a dead letter queue
+    `redrive()`, and `purge()`."""
 
     def __init__(self, broker: BrokerPort, name: str) -> None:
         self._broker = broker
@@ -145,10 +146,17 @@ class QueueHandle:
         q.fail_sends = n
         q.fail_error = error
 
-    async def deliver(self, messages: Sequence[Any]) -> JsDict:
-        """Hand a made-up batch straight to the consumer (no store, no counters); each item is a
-        body, or a dict with `body` and optional `id`, `attempts`, `timestamp`. Returns
-        `{"outcome": "ok" | "exception", "error", "acked": [ids], "retried": [ids]}`."""
+    @property
+    def retry_delay(self) -> int:
+        """Seconds a retried message waits when neither `retry()` nor `retryAll()` names a
+        delay: the consumer's `retry_delay` (0 without a consumer)."""
+        q = self._q
+        return q.retry_delay if q.consumer is not None else 0
+
+    def batch(self, messages: Sequence[Any]) -> MessageBatch:
+        """A batch of made-up messages for this queue's consumer, stored nowhere: each item is a
+        body, or a dict with `body` and optional `id`, `attempts`, `timestamp` (a datetime or
+        seconds since the epoch; default now on the runtime's clock)."""
         outcome = BatchOutcome()
         now = self._broker.clock.now()
         batch: list[Message] = []
@@ -166,15 +174,28 @@ class QueueHandle:
                     outcome,
                 )
             )
+        return MessageBatch(self.name, batch, outcome)
+
+    async def run_consumer(self, batch: MessageBatch) -> Exception | None:
+        """Hand `batch` to the consumer, as a delivery does (no store, no counters); returns
+        what the handler raised, or None. Its calls are on `batch`'s outcome."""
         token = inside_handler.set(True)
-        error: BaseException | None = None
         try:
-            await self._broker.deliver(MessageBatch(self.name, batch, outcome))
+            await self._broker.deliver(batch)
         except Exception as exc:
-            error = exc
+            return exc
         finally:
             inside_handler.reset(token)
-        acked, retried = outcome.resolve([m.id for m in batch], error is not None)
+        return None
+
+    async def deliver(self, messages: Sequence[Any]) -> JsDict:
+        """Hand a made-up batch straight to the consumer (no store, no counters); each item is a
+        body, or a dict with `body` and optional `id`, `attempts`, `timestamp`. Returns
+        `{"outcome": "ok" | "exception", "error", "acked": [ids], "retried": [ids]}`."""
+        batch = self.batch(messages)
+        error = await self.run_consumer(batch)
+        ids = [m.id for m in batch.messages]
+        acked, retried = batch._outcome.resolve(ids, error is not None)
         return JsDict(
             outcome="ok" if error is None else "exception",
             error=None if error is None else f"{type(error).__name__}: {error}",

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ..workers.jsdict import JsDict
+from ..workers.rpc import _BindingWrapper
 from .errors import QueueSendError, QueueSendTypeError
 from .message import check_delay
 from .ports import BrokerPort
@@ -26,7 +27,7 @@ class _Undefined:
 UNDEFINED: Final = _Undefined()
 
 
-class QueueProducer:
+class QueueProducer(_BindingWrapper):
     """`await env.QUEUE.send(body, contentType=..., delaySeconds=...)` and `sendBatch(...)`.
 
     Every check runs before anything is stored. `send(None)` sends JSON `null` and the consumer
@@ -34,6 +35,8 @@ class QueueProducer:
     missing body (`send()`, or a batch entry without `"body"`) is JavaScript's `undefined` and
     raises `Message body cannot be undefined`.
     """
+
+    _js_name = "WorkerQueue"
 
     def __init__(self, broker: BrokerPort, queue: str, delivery_delay: int = 0) -> None:
         self._broker = broker

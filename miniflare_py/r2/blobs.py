@@ -41,8 +41,8 @@ class BlobWriter:
     def __init__(self, store: BlobStore) -> None:
         self._store = store
         self.id = new_blob_id()
+        store.ensure_folder()  # first: it may choose the folder (an in-memory bucket's scratch)
         self._temp = store.folder / f".{self.id}.tmp"
-        store.ensure_folder()
         self._file: IO[bytes] | None = open(self._temp, "wb")  # noqa: SIM115 (closed in commit/discard)
         self.size = 0
 

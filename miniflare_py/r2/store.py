@@ -16,17 +16,33 @@ from .persist import blob_folder, metadata_path
 __all__ = ["open_bucket"]
 
 
+class _ScratchBlobStore(BlobStore):
+    """Blobs in a private temporary folder, made on the first write: a bucket nobody writes to
+    (most buckets of most tests) costs no folder to create and remove."""
+
+    def __init__(self) -> None:
+        super().__init__(Path(tempfile.gettempdir()) / "pyflare-r2-unused")
+        self.scratch: Path | None = None
+
+    def ensure_folder(self) -> None:
+        if self.scratch is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="pyflare-r2-"))
+            self.folder = self.scratch / "blobs"
+        super().ensure_folder()
+
+
 class _MemoryBucket(R2Bucket):
     """A bucket whose metadata is in memory and whose bodies sit in a private temporary
     folder (removed on close), so large bodies still never sit in RAM."""
 
     def __init__(self, name: str, now: Callable[[], float]) -> None:
-        self._scratch = Path(tempfile.mkdtemp(prefix="pyflare-r2-"))
-        super().__init__(name, MetadataStore(None), BlobStore(self._scratch / "blobs"), now)
+        self._blobs = _ScratchBlobStore()
+        super().__init__(name, MetadataStore(None), self._blobs, now)
 
     def close(self) -> None:
         super().close()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._blobs.scratch is not None:
+            shutil.rmtree(self._blobs.scratch, ignore_errors=True)
 
 
 def open_bucket(

@@ -184,9 +184,6 @@ async def pyfetch(url: Any, /, *, signal: Any = None, fetcher: Any = None, **kwa
 
 def open_url(url: str) -> StringIO:
     """Fetch `url` synchronously and return its text (Pyodide uses XMLHttpRequest)."""
-    import httpx
+    from ..outbound import send_sync
 
-    from ..outbound import _ssl_context
-
-    response = httpx.get(url, verify=_ssl_context(), follow_redirects=True)
-    return StringIO(response.text)
+    return StringIO(send_sync(url))
