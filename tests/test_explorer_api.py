@@ -572,3 +572,22 @@ async def test_an_alarm_that_raises_is_an_exception(storage: Miniflare) -> None:
         assert alarm["error"] == "RuntimeError: alarm failed"
         full = await ok(await http.get(f"{API}/local/invocations/{alarm['id']}"))
         assert "RuntimeError: alarm failed" in full["log_lines"][-1]["message"]
+
+
+async def test_ai_calls_are_listed_and_traced_under_their_handler(
+    seed: Miniflare, client: httpx.AsyncClient
+) -> None:
+    await ok(await client.get(f"{API}/local/tracing"))
+    await submit(seed, question="why is the sky blue?")
+    await seed.queues.drain()
+    payload = (await client.get(f"{API}/ai/calls")).json()
+    [call] = payload["result"]
+    assert call["outcome"] == "ok" and call["model"].startswith("@cf/")
+    assert payload["result_info"]["total"] == 1 and payload["result_info"]["backend"] == "local"
+    [ai] = await ok(await client.get(f"{API}/local/invocations", params={"kind": "ai"}))
+    assert ai["label"] == f"AI {call['model']}" and ai["outcome"] == "ok"
+    parent = await ok(await client.get(f"{API}/local/invocations/{ai['parent']}"))
+    assert parent["kind"] == "queue"
+    assert ("AI", "run") in [(c["binding"], c["method"]) for c in parent["binding_calls"]]
+    [worker] = await ok(await client.get(f"{API}/local/workers"))
+    assert worker["bindings"]["ai"] == [{"id": "AI", "name": "AI", "binding": "AI"}]

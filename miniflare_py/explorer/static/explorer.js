@@ -152,7 +152,7 @@ function table(columns, rows, options = {}) {
 
 // -- navigation ----------------------------------------------------------------------------
 
-const SECTION_ROUTES = { queues: "queues", d1: "d1", kv: "kv", r2: "r2", durable_objects: "do" };
+const SECTION_ROUTES = { queues: "queues", d1: "d1", kv: "kv", r2: "r2", durable_objects: "do", ai: "ai" };
 
 function renderNav() {
   const nav = document.querySelector(".side");
@@ -190,7 +190,7 @@ function route() {
   renderNav();
   const content = document.querySelector(".content");
   const [section, ...rest] = parts;
-  const pages = { "": overview, invocations, queues: queuePage, d1: d1Page, kv: kvPage, r2: r2Page, do: doPage };
+  const pages = { "": overview, invocations, queues: queuePage, d1: d1Page, kv: kvPage, r2: r2Page, do: doPage, ai: aiPage };
   const page = pages[section || ""];
   fill(content);
   if (!page) {
@@ -664,6 +664,26 @@ function doConsole(ns, objectId) {
       fill(out, h("pre", { class: "error" }, error.message));
     }
   }) }, "Run"), h("span", { class: "muted" }, "runs with ctx.storage.sql.exec inside the object")), out);
+}
+
+// -- Workers AI ----------------------------------------------------------------------------
+
+async function aiPage(content, binding) {
+  const list = h("div", { "data-testid": "ai-calls" });
+  content.append(h("h1", {}, `Workers AI ${binding}`),
+    h("p", { class: "sub" }, "Every env.AI.run call, newest first, as the binding logs it."), list);
+  const draw = async () => {
+    const payload = await api("GET", "/ai/calls?limit=200", undefined, { envelope: true });
+    const info = payload.result_info;
+    fill(list, h("p", { class: "muted" }, `${info.total} call(s), ${info.failed} failed · backend ${info.backend}`),
+      payload.result.length ? table(["model", "inputs", "started", "duration", "outcome", "answered by"], payload.result.map((c) => [
+        h("code", {}, c.model), h("span", { class: "literal" }, c.inputs), plain(time(c.started)), plain(ms(c.duration_ms)),
+        h("span", {}, pill(c.outcome, c.outcome === "error" ? "bad" : c.outcome), c.error ? ` ${c.error}` : ""), c.answered_by,
+      ])) : null);
+  };
+  await draw();
+  let tick = 0;
+  onLive(() => { if (++tick % 2 === 0) draw(); });
 }
 
 // -- start ---------------------------------------------------------------------------------
