@@ -97,8 +97,9 @@ def explorer_routes(runtime: Callable[[], Any]) -> list[BaseRoute]:
     `Miniflare` (a config reload swaps it)."""
     tracer = Tracer()
     views = binding_views()
+    every: tuple[type[BindingView], ...] = (LocalView, *views)
     traced: tuple[Traced, ...] = tuple(t for view in views for t in view.traced)
-    openapi = document((LocalView, *views))
+    openapi = document(every)
 
     def current() -> Any:
         mf = runtime()
@@ -154,7 +155,7 @@ def explorer_routes(runtime: Callable[[], Any]) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [
         Route(API_PATH, api_document, methods=["GET"]),
-        *(api_route(view, e) for view in (LocalView, *views) for e in view.endpoints),
+        *(api_route(view, e) for view in every for e in view.endpoints),
         Route(
             API_PATH + "/{rest:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
         ),

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from ..tracebacks import format_user_exception
 
@@ -457,8 +457,8 @@ class _Hooks:
             self._wrap(spec)
         if self._streams is None:
             self._streams = (sys.stdout, sys.stderr)
-            sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
-            sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
+            sys.stdout = cast(TextIO, _Tee(sys.stdout, "stdout"))
+            sys.stderr = cast(TextIO, _Tee(sys.stderr, "stderr"))
             self._catcher = _LogCatcher()
             for name in ("", "miniflare_py"):
                 logging.getLogger(name).addHandler(self._catcher)

@@ -47,7 +47,7 @@ def _alarm(tracer: Tracer, alarms: Any, args: tuple[Any, ...], kwargs: dict[str,
     hex_id = str(args[0]) if args else ""
     instance = getattr(tracer.runtime, "bindings", {}).get("durable_objects")
     owners = getattr(instance, "classes", {}).values()
-    names = next((o.names for o in owners if o.alarms is alarms), {})
+    names: dict[str, str] = next((o.names for o in owners if o.alarms is alarms), {})
     name = names.get(hex_id)
     return getattr(alarms, "class_name", "DurableObject"), f"alarm() on {name or hex_id[:12]}"
 

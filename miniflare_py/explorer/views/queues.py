@@ -299,9 +299,11 @@ def _ids(body: Any) -> list[str] | None:
     if body is None:
         return None
     ids = field_of(body, "message_ids", list, None)
-    if ids is not None and not all(isinstance(i, str) for i in ids):
+    if ids is None:
+        return None
+    if not all(isinstance(i, str) for i in ids):
         raise ApiError(400, "message_ids must be an array of strings")
-    return ids
+    return [str(i) for i in ids]
 
 
 def _iso(seconds: float) -> str:
