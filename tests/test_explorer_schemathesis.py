@@ -28,8 +28,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
         yield dev
 
 
-def test_every_operation_answers_as_documented(served: DevProcess) -> None:
+def test_every_operation_answers_as_documented(
+    served: DevProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from hypothesis import given
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(str(tmp_path_factory.mktemp("hypothesis")))  # not the repository
 
     schema = schemathesis.openapi.from_url(served.url + API)
     failures = []
@@ -38,7 +43,12 @@ def test_every_operation_answers_as_documented(served: DevProcess) -> None:
         operation = found.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,  # nothing written into the repository
+        )
         def check(case: Any) -> None:
             case.call_and_validate()
 
