@@ -141,6 +141,9 @@ class Miniflare:
         #: The open bindings of each type, by registry name.
         self.bindings: dict[str, BindingInstance] = {}
         self._cron: CronScheduler | None = None
+        #: Wraps each handler run while the Local Explorer traces invocations (None otherwise:
+        #: a worker pays nothing for it). Kept across a config reload.
+        self.tracer: Any = inherit.tracer if inherit is not None else None
         self._started = False
         self._holds_log_level = False
 
@@ -377,6 +380,9 @@ class Miniflare:
         ctx = ExecutionContext(self._spawn)
         token = inside_handler.set(True)
         try:
+            if self.tracer is not None:
+                call = worker.dispatch(event, payload, self.env, ctx)
+                return await self.tracer.invoke(event, payload, call)
             return await worker.dispatch(event, payload, self.env, ctx)
         finally:
             inside_handler.reset(token)

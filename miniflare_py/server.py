@@ -1,8 +1,10 @@
 """The HTTP front of a `Miniflare`: an ASGI app that turns requests into `fetch` events.
 
-Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON) and wrangler's
-`/__scheduled` and `/cdn-cgi/handler/scheduled` to fire the `scheduled` handler by hand. Every
-`/cdn-cgi/` path is pyflare's, as at the edge, where a worker never sees one.
+Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON), wrangler's
+`/__scheduled` and `/cdn-cgi/handler/scheduled` and current Miniflare's `/cdn-cgi/local/scheduled`
+to fire the `scheduled` handler by hand, and the Local Explorer (`/cdn-cgi/local/explorer`, see
+`miniflare_py.explorer`). Every `/cdn-cgi/` path is pyflare's, as at the edge, where a worker
+never sees one.
 Everything else goes to the worker through a lean ASGI path, since it is the hot one; WebSocket
 upgrades go to the worker through `server_websocket`.
 
@@ -28,6 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 
+from .explorer.api import explorer_routes, is_quiet
 from .logs import log_fast
 from .runtime import Miniflare
 from .server_assets import serve_asset
@@ -73,7 +76,9 @@ def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Se
         started = time.perf_counter()
         if scope["path"].startswith(INTERNAL_PREFIXES):
             refusal = _refusal(scope)
-            if refusal is None:
+            if refusal is None and is_quiet(scope):  # the explorer page's polls
+                await internal(scope, receive, send)
+            elif refusal is None:
                 await _logged(internal, scope, receive, send, started)
             else:
                 await _logged(PlainTextResponse(refusal, 403), scope, receive, send, started)
@@ -143,6 +148,8 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
             Route("/__pyflare/queues", queue_stats, methods=["GET"]),
             Route("/__scheduled", scheduled, methods=["GET", "POST"]),
             Route("/cdn-cgi/handler/scheduled", scheduled, methods=["GET", "POST"]),
+            Route("/cdn-cgi/local/scheduled", scheduled, methods=["GET", "POST"]),
+            *explorer_routes(runtime),
         ]
     )
 
