@@ -144,6 +144,7 @@ class DevServer:
         from . import httpguard
         from .d1.engine import resume_queries
         from .server import create_app
+        from .workers.jswebsocket import MAX_MESSAGE_BYTES
 
         if sock is None:
             sock = bind_socket(self.options.ip, self.options.port)
@@ -151,6 +152,8 @@ class DevServer:
         config = uvicorn.Config(
             create_app(lambda: self.mf),
             http=httpguard.guarded_protocol(_http_protocol(), limit),
+            ws="websockets-sansio",  # WebSocket upgrades (server_websocket.py)
+            ws_max_size=MAX_MESSAGE_BYTES,  # 32 MiB, as at the edge (larger: closed with 1009)
             log_level=UVICORN_LEVELS.get(self.options.log_level, "critical"),
             access_log=False,
             lifespan="off",

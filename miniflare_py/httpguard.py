@@ -122,7 +122,10 @@ def _shed(connections: set[Any], newcomer: Any) -> None:
     waiting = [
         c
         for c in connections
-        if c is not newcomer and _waiting_for_headers(c) and not c.transport.is_closing()
+        if c is not newcomer
+        and hasattr(c, "_waiting_since")  # an HTTP connection (not an upgraded WebSocket)
+        and _waiting_for_headers(c)
+        and not c.transport.is_closing()
     ]
     if waiting:
         _close(min(waiting, key=lambda c: c._waiting_since))

@@ -141,6 +141,9 @@ class Miniflare:
         #: The open bindings of each type, by registry name.
         self.bindings: dict[str, BindingInstance] = {}
         self._cron: CronScheduler | None = None
+        #: Wraps each handler run while the Local Explorer traces invocations (None otherwise:
+        #: a worker pays nothing for it). Kept across a config reload.
+        self.tracer: Any = inherit.tracer if inherit is not None else None
         self._started = False
         self._holds_log_level = False
 
@@ -303,6 +306,18 @@ class Miniflare:
                 return answer  # type: ignore[no-any-return]
         return None
 
+    async def websocket(
+        self,
+        url: str = "/",
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        protocols: list[str] | None = None,
+    ) -> Any:
+        """Open a WebSocket to the worker in-process: its `fetch` gets the upgrade request; a
+        client with `send`, `receive`, `close` (see `websocket_client`)."""
+        from .websocket_client import connect
+
+        return await connect(self, url, headers=headers, protocols=protocols)
+
     async def dispatch_fetch(self, request: Request) -> Response:
         """Run the `fetch` handler for an already built `Request` (the HTTP server's path)."""
         worker = self._require_worker()
@@ -365,6 +380,9 @@ class Miniflare:
         ctx = ExecutionContext(self._spawn)
         token = inside_handler.set(True)
         try:
+            if self.tracer is not None:
+                call = worker.dispatch(event, payload, self.env, ctx)
+                return await self.tracer.invoke(event, payload, call)
             return await worker.dispatch(event, payload, self.env, ctx)
         finally:
             inside_handler.reset(token)

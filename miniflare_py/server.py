@@ -1,9 +1,12 @@
 """The HTTP front of a `Miniflare`: an ASGI app that turns requests into `fetch` events.
 
-Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON) and wrangler's
-`/__scheduled` and `/cdn-cgi/handler/scheduled` to fire the `scheduled` handler by hand. Every
-`/cdn-cgi/` path is pyflare's, as at the edge, where a worker never sees one.
-Everything else goes to the worker through a lean ASGI path, since it is the hot one.
+Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON), wrangler's
+`/__scheduled` and `/cdn-cgi/handler/scheduled` and current Miniflare's `/cdn-cgi/local/scheduled`
+to fire the `scheduled` handler by hand, and the Local Explorer (`/cdn-cgi/local/explorer`, see
+`miniflare_py.explorer`). Every `/cdn-cgi/` path is pyflare's, as at the edge, where a worker
+never sees one.
+Everything else goes to the worker through a lean ASGI path, since it is the hot one; WebSocket
+upgrades go to the worker through `server_websocket`.
 
 Internal routes answer only requests addressed to this server by a loopback name or its own IP
 address (`Host: localhost:8787`, `127.0.0.1:8787`, `[::1]:8787`) and not sent by another site,
@@ -27,9 +30,11 @@ from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .explorer.api import explorer_routes, is_quiet
 from .logs import log_fast
 from .runtime import Miniflare
 from .server_assets import serve_asset
+from .server_websocket import serve_websocket, websocket_without_upgrade
 from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
 from .workers import Request, Response
@@ -59,12 +64,17 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await internal(scope, receive, send)
+            if scope["type"] == "websocket":
+                await serve_websocket(runtime, scope, receive, send)
+            else:
+                await internal(scope, receive, send)
             return
         started = time.perf_counter()
         if scope["path"].startswith(INTERNAL_PREFIXES):
             refusal = _refusal(scope)
-            if refusal is None:
+            if refusal is None and is_quiet(scope):  # the explorer page's polls
+                await internal(scope, receive, send)
+            elif refusal is None:
                 await _logged(internal, scope, receive, send, started)
             else:
                 await _logged(PlainTextResponse(refusal, 403), scope, receive, send, started)
@@ -97,6 +107,8 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
             details = format_user_exception(exc)
             error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
             response = _error_response(details)
+        if response.js_response.webSocket is not None:  # a 101 to a request without Upgrade
+            response = _error_response(websocket_without_upgrade(request))
         await _send_response(response, send)
         if http_log.isEnabledFor(logging.INFO):
             _log_request(scope, response, started)
@@ -132,6 +144,8 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
             Route("/__pyflare/queues", queue_stats, methods=["GET"]),
             Route("/__scheduled", scheduled, methods=["GET", "POST"]),
             Route("/cdn-cgi/handler/scheduled", scheduled, methods=["GET", "POST"]),
+            Route("/cdn-cgi/local/scheduled", scheduled, methods=["GET", "POST"]),
+            *explorer_routes(runtime),
         ]
     )
 

@@ -600,3 +600,22 @@ def test_pyflare_check_fails_on_an_alarm_that_raises(tmp_path: Path) -> None:
     [failure] = report["failures"]
     assert "Durable Object alarm() run(s) raised" in failure["message"]
     assert "alarm broke" in failure["details"]
+
+
+@pytest.mark.anyio
+async def test_the_synchronous_kv_api_shares_the_async_apis_keys(mf: Miniflare) -> None:
+    storage = mf.durable_objects.get_storage("LAB", "sync-kv")
+    kv = storage.kv
+    kv.put("b", {"n": 2})
+    kv.put("a", 1)
+    assert kv.get("a") == 1 and kv.get("missing") is None
+    assert await storage.get("b") == {"n": 2}  # one store behind both APIs
+    await storage.put("c", [3])
+    assert list(kv.list()) == [("a", 1), ("b", {"n": 2}), ("c", [3])]
+    assert list(kv.list(prefix="b")) == [("b", {"n": 2})]
+    assert list(kv.list({"reverse": True, "limit": 1})) == [("c", [3])]
+    assert kv.delete("a") is True and kv.delete("a") is False
+    with pytest.raises(RangeError, match="Keys cannot be larger"):
+        kv.put("é" * 1025, 1)
+    with pytest.raises(TypeError, match="one key"):
+        kv.get(["a", "b"])

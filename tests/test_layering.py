@@ -10,7 +10,8 @@ import pytest
 from miniflare_py.bindings import registry
 
 PACKAGE = Path(__file__).resolve().parent.parent / "miniflare_py"
-FRONT_DOORS = {"__main__", "cli", "commands", "dev", "check", "server", "pytest_plugin"}
+# The Local Explorer is a front door too: served by `server`, never imported by the engine.
+FRONT_DOORS = {"__main__", "cli", "commands", "dev", "check", "server", "pytest_plugin", "explorer"}
 # Every registered binding type's package (`miniflare_py.d1.binding:D1Binding` -> "d1").
 BINDING_PACKAGES = {spec.split(".")[1] for spec in registry._BINDING_TYPES}
 

@@ -29,7 +29,15 @@ def test_the_license_file() -> None:
 def test_the_package_is_typed() -> None:
     assert files("miniflare_py").joinpath("py.typed").is_file()
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'miniflare_py = ["py.typed"]' in pyproject  # shipped in the wheel too
+    assert 'miniflare_py = ["py.typed", ' in pyproject  # shipped in the wheel too
+
+
+def test_the_local_explorer_page_ships_in_the_package() -> None:
+    static = files("miniflare_py.explorer").joinpath("static")
+    for name in ("index.html", "explorer.js", "explorer.css", "favicon.svg"):
+        assert static.joinpath(name).is_file(), name
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"explorer/static/*"' in pyproject  # package data: in the wheel too
 
 
 def test_the_changelog_keeps_an_unreleased_section_and_the_first_release() -> None:

@@ -140,11 +140,6 @@ async def test_asgi_entrypoint_makes_a_default_class() -> None:
     assert await response.text() == "got e!"
 
 
-async def test_asgi_websocket_is_not_emulated() -> None:
-    with pytest.raises(NotImplementedError, match="WebSockets"):
-        await asgi.websocket(RecordingApp(), Request("http://x/"))
-
-
 # WSGI
 
 

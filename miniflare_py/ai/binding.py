@@ -151,6 +151,7 @@ class AiBinding(BindingType):
     config_keys = ("ai",)
     runtime_attribute = "ai"
     exports = (AiConfig,)
+    explorer_view = "miniflare_py.explorer.views.ai:AiView"
 
     def empty(self) -> None:
         return None

@@ -149,6 +149,10 @@ class BindingType:
     #: `module:attribute` of this type's click group (`pyflare d1 ...`). A front door, so it is
     #: named, not imported: the CLI imports it, the engine never does.
     cli_command: ClassVar[str | None] = None
+    #: `module:attribute` of this type's Local Explorer view (`pyflare dev`'s browser UI and
+    #: its API), a subclass of `miniflare_py.explorer.views.BindingView`. Named, not imported,
+    #: like `cli_command`.
+    explorer_view: ClassVar[str | None] = None
 
     def empty(self) -> Any:
         """The parsed config of a worker that uses none of `config_keys`."""

@@ -82,6 +82,7 @@ class D1Binding(BindingType):
     }
     exports = (D1DatabaseConfig,)
     cli_command = "miniflare_py.commands.d1:d1"
+    explorer_view = "miniflare_py.explorer.views.d1:D1View"
 
     def empty(self) -> D1Section:
         return D1Section()

@@ -156,6 +156,7 @@ class DurableObjectsBinding(BindingType):
     name = "durable_objects"
     config_keys = ("durable_objects", "migrations")
     runtime_attribute = "durable_objects"
+    explorer_view = "miniflare_py.explorer.views.durable_objects:DurableObjectsView"
     exports = (DurableObjectBindingConfig,)
 
     def empty(self) -> DurableObjectsSection:

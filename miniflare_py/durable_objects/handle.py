@@ -6,6 +6,8 @@ storage = mf.durable_objects.get_storage("COUNTER", "room-1")   # a name, an id 
 await storage.get("count")
 await mf.durable_objects.run_in(stub, lambda instance, ctx: ...)  # inside the object
 await mf.durable_objects.run_alarm(stub)              # fire its alarm now; False if none is set
+mf.durable_objects.hibernate(stub)                    # drop its instance; WebSockets stay
+mf.durable_objects.websockets(stub, tag=None)         # its accepted WebSockets
 mf.durable_objects.list_ids("COUNTER")                # ids of the objects that have storage
 mf.durable_objects.alarm_failures                     # every alarm() run that raised
 await mf.durable_objects.drain_alarms()               # (virtual clock) fire every pending alarm
@@ -104,6 +106,16 @@ class DurableObjectsHandle:
             return result
 
         return await state.run(event)
+
+    def hibernate(self, stub: DurableObjectStub) -> None:
+        """Drop the object's instance, as hibernation does on Cloudflare: its accepted
+        WebSockets stay connected (with their tags and attachments), and the next event (a
+        message, a call) builds a new instance. What the old instance kept in memory is gone."""
+        self._state(stub).reset()
+
+    def websockets(self, stub: DurableObjectStub, tag: str | None = None) -> list[Any]:
+        """The object's accepted WebSockets (its `ctx.getWebSockets(tag)`), without running it."""
+        return self._state(stub).websockets.get(tag)
 
     async def run_alarm(self, stub: DurableObjectStub) -> bool:
         """Fire the object's alarm now; False when it has none set. An `alarm()` that raises is

@@ -12,7 +12,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..workers.context import inside_handler
 from ..workers.jsdict import JsDict
@@ -23,24 +23,15 @@ from .gate import InputGate
 from .ids import DurableObjectId
 from .rpc import rpc_copy
 from .storage import DurableObjectStorage
+from .websockets import HibernatableWebSockets
 
 if TYPE_CHECKING:
     from ..bindings.base import BindingHost
+    from ..workers.jswebsocket import WebSocket, WebSocketRequestResponsePair
 
 __all__ = ["DurableObjectState", "ObjectClass", "ObjectState"]
 
 log = logging.getLogger("miniflare_py")
-
-
-class WebSocket(Protocol):
-    """What the hibernation API needs of a server-side WebSocket (the server's WebSocket
-    support provides it): whether it is closed, and a way to hand its events to an object."""
-
-    @property
-    def closed(self) -> bool: ...
-
-    def hibernate(self, state: ObjectState) -> None: ...
-
 
 #: Names an RPC call may not reach even though they do not start with "_".
 _NOT_RPC = frozenset({"ctx", "env"})
@@ -87,39 +78,63 @@ class DurableObjectState:
     block_concurrency_while = blockConcurrencyWhile
 
     def abort(self, reason: str | None = None) -> None:
-        """Reset the object: the current event stops here, the next one builds a new instance."""
+        """Reset the object: the current event stops here, the next one builds a new instance.
+
+        (Reset here, not only by the event that catches it: a WebSocket listener or a
+        `waitUntil` task may call it too.)"""
+        self._state.reset()
         raise DurableObjectAbort(reason or "Durable Object abort requested")
 
-    # WebSocket hibernation API
+    # WebSocket hibernation API (see `websockets.py`)
 
     def acceptWebSocket(self, ws: WebSocket, tags: list[str] | None = None) -> None:
-        """Accept `ws` on behalf of the object: its events go to `webSocketMessage`,
-        `webSocketClose` and `webSocketError` of whichever instance is current."""
-        tags = list(tags or [])
-        if len(tags) > 10:
-            raise ValueError("a WebSocket can have at most 10 tags")
-        for tag in tags:
-            if not isinstance(tag, str) or len(tag) > 256:
-                raise ValueError("WebSocket tags must be strings of at most 256 characters")
-        self._state.websockets[ws] = tags
-        ws.hibernate(self._state)
+        """Accept `ws` on behalf of the object: its messages go to `webSocketMessage`, its
+        close to `webSocketClose`, its errors to `webSocketError`, of whichever instance is
+        current (at most 10 tags of at most 256 characters each)."""
+        self._state.websockets.accept(ws, tags)
 
     accept_web_socket = acceptWebSocket
 
     def getWebSockets(self, tag: str | None = None) -> list[WebSocket]:
-        """The accepted WebSockets that are still open, those carrying `tag` if given."""
-        return [
-            ws
-            for ws, tags in self._state.websockets.items()
-            if not ws.closed and (tag is None or tag in tags)
-        ]
+        """The accepted WebSockets not yet disconnected, those carrying `tag` if given."""
+        return self._state.websockets.get(tag)
 
     get_web_sockets = getWebSockets
 
     def getTags(self, ws: WebSocket) -> list[str]:
-        return list(self._state.websockets.get(ws, []))
+        """The tags `ws` was accepted with."""
+        return self._state.websockets.tags(ws)
 
     get_tags = getTags
+
+    def setWebSocketAutoResponse(self, pair: WebSocketRequestResponsePair | None = None) -> None:
+        """Answer the text message `pair.request` with `pair.response` on every accepted
+        socket without running the object; no argument removes it."""
+        self._state.websockets.set_auto_response(pair)
+
+    set_web_socket_auto_response = setWebSocketAutoResponse
+
+    def getWebSocketAutoResponse(self) -> WebSocketRequestResponsePair | None:
+        return self._state.websockets.auto_response
+
+    get_web_socket_auto_response = getWebSocketAutoResponse
+
+    def getWebSocketAutoResponseTimestamp(self, ws: WebSocket) -> Any:
+        """When `ws` last got the auto-response (a datetime), or None."""
+        return ws._auto_response_at
+
+    get_web_socket_auto_response_timestamp = getWebSocketAutoResponseTimestamp
+
+    def setHibernatableWebSocketEventTimeout(self, timeout_ms: int | None = None) -> None:
+        """Cancel a WebSocket handler that runs longer than `timeout_ms` (None or 0: no limit)."""
+        self._state.websockets.set_event_timeout(timeout_ms)
+
+    set_hibernatable_web_socket_event_timeout = setHibernatableWebSocketEventTimeout
+
+    def getHibernatableWebSocketEventTimeout(self) -> int | None:
+        return self._state.websockets.event_timeout_ms
+
+    get_hibernatable_web_socket_event_timeout = getHibernatableWebSocketEventTimeout
 
 
 class ObjectState:
@@ -133,7 +148,7 @@ class ObjectState:
         self.storage = DurableObjectStorage(db, self.gate, owner.alarms, object_id.toString())
         self.instance: Any = None
         self.ctx: DurableObjectState | None = None
-        self.websockets: dict[WebSocket, list[str]] = {}
+        self.websockets = HibernatableWebSockets(self)
 
     def reset(self) -> None:
         self.instance = None
@@ -283,6 +298,11 @@ class ObjectClass:
                 f"{self.class_name}.fetch() returned {type(response).__name__}, expected a "
                 "workers.Response"
             )
+        web_socket = response.js_response.webSocket
+        if web_socket is not None:
+            # The socket crosses to the caller as it is (one process); what workerd refuses to
+            # hand on (an end already accepted or used) is refused here too.
+            web_socket._check_returnable()
         return response
 
     async def _run_alarm(self, hex_id: str, info: dict[str, Any]) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from .alarms import AlarmScheduler
     from .gate import InputGate
 
-__all__ = ["MAX_KEY_SIZE", "MAX_VALUE_SIZE", "DurableObjectStorage", "DurableObjectTransaction"]
+__all__ = [
+    "MAX_KEY_SIZE",
+    "MAX_VALUE_SIZE",
+    "DurableObjectStorage",
+    "DurableObjectTransaction",
+    "SyncKvStorage",
+]
 
 MAX_KEY_SIZE = 2048
 MAX_VALUE_SIZE = 131072
@@ -77,6 +83,9 @@ class _Operations:
 
     async def get(self, key: Any, options: Any = None, **_kwargs: Any) -> Any:
         """One value (None when missing), or a dict of the given keys that exist."""
+        return self._get(key)
+
+    def _get(self, key: Any) -> Any:
         many = isinstance(key, list | tuple)
         if not self._db.has_data():
             for k in key if many else [key]:
@@ -95,6 +104,9 @@ class _Operations:
 
     async def put(self, key: Any, value: Any = None, options: Any = None, **_kwargs: Any) -> None:
         """`put(key, value)` or `put({key: value, ...})` (all or nothing)."""
+        self._put(key, value)
+
+    def _put(self, key: Any, value: Any) -> None:
         if isinstance(key, Mapping):
             entries = [(_check_key(k), _encode(v)) for k, v in key.items()]
         else:
@@ -114,6 +126,9 @@ class _Operations:
 
     async def delete(self, key: Any, options: Any = None, **_kwargs: Any) -> bool | int:
         """True if the key existed; for a list of keys, how many existed."""
+        return self._delete(key)
+
+    def _delete(self, key: Any) -> bool | int:
         db = self._db
         if isinstance(key, list | tuple):
             keys = [_check_key(k) for k in key]
@@ -136,6 +151,9 @@ class _Operations:
 
     async def list(self, options: Any = None, **kwargs: Any) -> dict[str, Any]:
         """Entries in key order: `start`, `startAfter`, `end`, `prefix`, `reverse`, `limit`."""
+        return self._list(options, kwargs)
+
+    def _list(self, options: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         opts = _options(options, kwargs)
         if opts.get("start") is not None and opts.get("startAfter") is not None:
             raise TypeError("list() cannot be called with both start and startAfter values.")
@@ -169,6 +187,38 @@ class _Operations:
         return {k: deserialize(v) for k, v in self._db.conn.execute(sql, binds)}
 
 
+class SyncKvStorage(_Operations):
+    """`ctx.storage.kv`: the synchronous key-value API of a SQLite-backed object (the same keys
+    and values as the async API, one key at a time; `list()` yields `(key, value)` pairs)."""
+
+    def __init__(self, db: ObjectDatabase) -> None:
+        self._db = db
+
+    def get(self, key: Any) -> Any:  # type: ignore[override]
+        """The value of `key`, or None when it is missing."""
+        if isinstance(key, list | tuple):
+            raise TypeError("ctx.storage.kv.get() takes one key (use ctx.storage.get for many)")
+        return self._get(key)
+
+    def put(self, key: Any, value: Any) -> None:  # type: ignore[override]
+        """Store `value` under `key` (durable when this returns)."""
+        if isinstance(key, Mapping):
+            raise TypeError("ctx.storage.kv.put() takes one key and value")
+        self._put(key, value)
+
+    def delete(self, key: Any) -> bool:  # type: ignore[override]
+        """True if `key` existed."""
+        if isinstance(key, list | tuple):
+            raise TypeError("ctx.storage.kv.delete() takes one key")
+        return bool(self._delete(key))
+
+    def list(  # type: ignore[override]
+        self, options: Any = None, **kwargs: Any
+    ) -> Iterator[tuple[str, Any]]:
+        """`(key, value)` pairs in key order, with the options of `ctx.storage.list()`."""
+        return iter(self._list(options, kwargs).items())
+
+
 class DurableObjectTransaction(_Operations):
     """What `transaction(fn)` hands `fn`: the same calls, plus `rollback()`."""
 
@@ -199,6 +249,7 @@ class DurableObjectStorage(_Operations):
         self._alarms = alarms
         self._object_key = object_key
         self.sql = SqlStorage(db)
+        self.kv = SyncKvStorage(db)
 
     async def deleteAll(self, options: Any = None) -> None:
         """Delete every key and every SQL table of this object (its alarm stays, as on the edge)."""

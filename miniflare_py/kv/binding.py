@@ -52,6 +52,7 @@ class KvBinding(BindingType):
     runtime_attribute = "kv"
     exports = (KvNamespaceConfig,)
     cli_command = "miniflare_py.commands.kv:kv"
+    explorer_view = "miniflare_py.explorer.views.kv:KvView"
 
     def empty(self) -> KvSection:
         return KvSection()

@@ -168,6 +168,7 @@ class QueuesBinding(BindingType):
     }
     exports = (QueueProducerConfig, QueueConsumerConfig)
     cli_command = "miniflare_py.commands.queues:queues"
+    explorer_view = "miniflare_py.explorer.views.queues:QueuesView"
 
     def empty(self) -> QueuesSection:
         return QueuesSection()

@@ -567,6 +567,108 @@ class QueueBroker:
             self._unsaved.append(lambda: self.store.finish_delivery(removed, again, moved, counts))
             self._store_failed(exc)
 
+    # -- steering (used by QueueHandle: the Local Explorer's redrive and purge) -----------------
+
+    def dead_letter_sources(self, name: str) -> list[str]:
+        """The queues whose consumer names `name` as its `dead_letter_queue`."""
+        return sorted(
+            q.name for q in self._queues.values() if q.consumer is not None and q.dlq == name
+        )
+
+    def redrive(self, name: str, ids: Sequence[str] | None = None, to: str | None = None) -> int:
+        """Move the messages of dead letter queue `name` that wait there (all, or those of
+        `ids`) back to their source queue `to` (the only queue whose consumer names `name` as
+        its DLQ, when not given): same id, body and timestamp, deliverable now, `attempts`
+        counted from 1 again. Messages in flight stay. Returns how many moved.
+
+        Raises `ValueError` (one line) when there is no single source queue to pick, and
+        `StoreError` when the store cannot be written (then nothing moved).
+        """
+        q = self.queue_state(name)
+        sources = self.dead_letter_sources(name)
+        if to is None:
+            if len(sources) != 1:
+                raise ValueError(
+                    f'no source queue to redrive "{name}" to: no consumer names it as its '
+                    "dead_letter_queue"
+                    if not sources
+                    else f'"{name}" is the dead letter queue of {", ".join(sources)}: name one'
+                )
+            to = sources[0]
+        if to == name:
+            raise ValueError(f'cannot redrive "{name}" into itself')
+        target = self.queue_state(to)
+        records = self._waiting(q, ids)
+        if not records:
+            return 0
+        now = self.clock.now()
+        first = self._seq + 1
+        moved = []
+        for seq, record in zip(range(first, first + len(records)), records, strict=True):
+            copy = Record(
+                seq,
+                record.id,
+                to,
+                record.content_type,
+                record.data,
+                record.size,
+                record.timestamp,
+                0,
+                now,
+            )
+            moved.append((record.seq, copy))
+        self._write(lambda: self.store.finish_delivery([], [], moved, {}))
+        self._seq = first + len(records) - 1
+        self._forget(q, records)
+        for _, record in moved:
+            target.hold(record, now)
+        self._pump(q)
+        self._pump(target)
+        return len(moved)
+
+    def purge(self, name: str, ids: Sequence[str] | None = None) -> int:
+        """Delete the messages of `name` that wait (all, or those of `ids`): pending and
+        delayed ones; a batch in flight finishes as it would. Returns how many went."""
+        q = self.queue_state(name)
+        records = self._waiting(q, ids)
+        if records:
+            self._write(lambda: self.store.finish_delivery(records, [], [], {}))
+            self._forget(q, records)
+            self._pump(q)
+        return len(records)
+
+    def _waiting(self, q: _Queue, ids: Sequence[str] | None) -> list[Record]:
+        """The held records of `q` that are not in flight (those of `ids`), in queue order."""
+        wanted = None if ids is None else set(ids)
+        return [
+            r
+            for _, r in sorted(q.records.items())
+            if not r.in_flight and (wanted is None or r.id in wanted)
+        ]
+
+    def _write(self, write: Callable[[], None]) -> None:
+        """One store write made by hand (redrive, purge): after the outcomes still unsaved, and
+        raising `StoreError` (nothing written) when the store fails."""
+        if self._unsaved and not self._flush():
+            raise StoreError(str(self._store_error))
+        try:
+            with self.store.transaction():
+                write()
+        except _STORE_ERRORS as exc:
+            self._store_failed(exc)
+            raise StoreError(str(exc)) from None
+        self._store_ok()
+
+    @staticmethod
+    def _forget(q: _Queue, records: list[Record]) -> None:
+        """Take waiting `records` out of `q`'s memory (the store already let them go)."""
+        gone = {r.seq for r in records}
+        for record in records:
+            q.release(record, record.seq)
+        q.ready = deque(r for r in q.ready if r.seq not in gone)
+        q.delayed = [entry for entry in q.delayed if entry[1] not in gone]
+        heapq.heapify(q.delayed)
+
     # -- inspection (used by Queues / QueueHandle) ---------------------------------------------
 
     def _queue(self, name: str) -> _Queue:

@@ -51,7 +51,8 @@ class Queues:
 
 class QueueHandle:
     """One queue: `stats()`, `messages()`, `pause()` / `resume()`, `fail_next_sends()`,
-    `deliver()` (and its parts, `batch()` and `run_consumer()`)."""
+    `deliver()` (and its parts, `batch()` and `run_consumer()`); for a dead letter queue
+    `redrive()`, and `purge()`."""
 
     def __init__(self, broker: BrokerPort, name: str) -> None:
         self._broker = broker
@@ -80,7 +81,9 @@ class QueueHandle:
         )
 
     def messages(self) -> list[JsDict]:
-        """Every message held, in delivery order: in flight, then pending, then delayed."""
+        """Every message held, in delivery order: in flight, then pending, then delayed
+        (`id`, `body`, `attempts` so far, `timestamp`, `state`, `available_at` in seconds since
+        the epoch, `content_type`, `size` in bytes as stored)."""
         q = self._q
         q.promote(self._broker.clock.now())
         in_flight = [r for r in q.records.values() if r.in_flight]
@@ -93,6 +96,8 @@ class QueueHandle:
                 timestamp=datetime.fromtimestamp(r.timestamp, UTC),
                 state=state,
                 available_at=r.available_at,
+                content_type=r.content_type,
+                size=r.size,
             )
             for state, records in (
                 ("in_flight", in_flight),
@@ -111,6 +116,28 @@ class QueueHandle:
         """Start delivering again; batches that became due meanwhile go at once."""
         self._q.paused = False
         self._broker._pump(self._q)
+
+    @property
+    def paused(self) -> bool:
+        """Whether delivery is paused (`pause()`, or while the worker cannot be imported)."""
+        return bool(self._q.paused)
+
+    @property
+    def dead_letter_sources(self) -> list[str]:
+        """The queues whose consumer names this one as its `dead_letter_queue`."""
+        return self._broker.dead_letter_sources(self.name)
+
+    def redrive(self, ids: Sequence[str] | None = None, to: str | None = None) -> int:
+        """Move the dead-lettered messages waiting here (all, or those of `ids`) back to their
+        source queue (`to`, or the one queue whose consumer names this one as its DLQ): same
+        id, body and timestamp, deliverable at once, `attempts` starting at 1 again. Messages
+        in flight stay. Returns how many moved; `ValueError` when there is no single source."""
+        return self._broker.redrive(self.name, ids, to)
+
+    def purge(self, ids: Sequence[str] | None = None) -> int:
+        """Delete the messages waiting here (all, or those of `ids`; a batch in flight
+        finishes). Returns how many were deleted."""
+        return self._broker.purge(self.name, ids)
 
     def fail_next_sends(self, n: int = 1, error: BaseException | None = None) -> None:
         """Make the next `n` sends / sendBatches to this queue raise `error` (default a

@@ -42,6 +42,7 @@ class R2Binding(BindingType):
     config_attributes: ClassVar[Mapping[str, Any]] = {"r2_buckets": lambda s: s.buckets}
     exports = (R2BucketConfig,)
     cli_command = "miniflare_py.commands.r2:r2"
+    explorer_view = "miniflare_py.explorer.views.r2:R2View"
 
     def empty(self) -> R2Section:
         return R2Section()

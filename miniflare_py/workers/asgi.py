@@ -13,12 +13,15 @@ class Default(WorkerEntrypoint):
 As on Cloudflare, every request runs the app's lifespan startup and shutdown around it, the
 scope carries `scope["env"]` (the worker's env), and the result is a JavaScript `Response`
 that the handler returns. The response body is collected whole before it is returned (pyflare
-sends whole bodies); WebSockets are not emulated.
+sends whole bodies). A request with `Upgrade: websocket` runs the app's websocket endpoint
+(`@app.websocket(...)`) over a `WebSocketPair`, as the SDK's adapter does: the 101 response is
+returned at once and the app runs on in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +33,15 @@ from .gateway import BaseOptions
 from .jshttp import NULL_BODY_STATUSES, JsRequest, JsResponse
 from .request import Request
 
-__all__ = ["Options", "entrypoint", "fetch", "process_request", "request_to_scope", "websocket"]
+__all__ = [
+    "Options",
+    "entrypoint",
+    "fetch",
+    "process_request",
+    "process_websocket",
+    "request_to_scope",
+    "websocket",
+]
 
 ASGI = {"spec_version": "2.0", "version": "3.0"}
 logger = logging.getLogger("asgi")
@@ -73,6 +84,9 @@ def request_to_scope(
         "client": None,
         "env": env,
     }
+    if ws:
+        offered = ",".join(v for k, v in js._pairs if k == "sec-websocket-protocol")
+        scope["subprotocols"] = [p.strip() for p in offered.split(",") if p.strip()]
     if state is not None:
         scope["state"] = dict(state)  # each request gets a shallow copy, as ASGI asks
     return scope
@@ -226,9 +240,92 @@ async def fetch(
     return response
 
 
+#: Websocket apps running in the background (kept referenced until they finish).
+_running: set[asyncio.Task[Any]] = set()
+
+
+async def process_websocket(app: Any, req: Request | JsRequest, env: Any = None) -> JsResponse:
+    """Serve a WebSocket upgrade with the ASGI `app`: the app talks to the server end of a
+    `WebSocketPair`, the 101 response carries the client end. The app gets
+    `websocket.connect` first, then `websocket.receive` per message (text or bytes) and
+    `websocket.disconnect` with the close code and reason; `websocket.accept` is a no-op (the
+    socket is accepted before the response is returned). When the app ends without closing,
+    the socket is closed with 1000, or 1011 if the app raised."""
+    from .jswebsocket import CloseEvent, ErrorEvent, MessageEvent, WebSocketPair
+
+    client, server = WebSocketPair().object_values()
+    server.accept()
+    server.binaryType = "arraybuffer"
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    inbox.put_nowait({"type": "websocket.connect"})
+
+    def on_message(event: MessageEvent) -> None:
+        data = event.data
+        if isinstance(data, str):
+            inbox.put_nowait({"type": "websocket.receive", "text": data})
+        else:
+            inbox.put_nowait({"type": "websocket.receive", "bytes": data.to_bytes()})
+
+    def on_close(event: CloseEvent) -> None:
+        inbox.put_nowait(
+            {"type": "websocket.disconnect", "code": event.code, "reason": event.reason}
+        )
+
+    def on_error(event: ErrorEvent) -> None:
+        inbox.put_nowait({"type": "websocket.disconnect", "code": 1006, "reason": event.message})
+
+    server.onmessage = on_message
+    server.onclose = on_close
+    server.onerror = on_error
+    app_closed = False
+
+    async def send(message: Message) -> None:
+        nonlocal app_closed
+        kind = message["type"]
+        if kind == "websocket.accept":
+            return
+        if kind == "websocket.send":
+            data = message.get("bytes")
+            text = message.get("text")
+            if data is not None:
+                server.send(bytes(data))
+            if text is not None:
+                server.send(text)
+            return
+        if kind == "websocket.close":
+            app_closed = True
+            server.close(message.get("code", 1000), message.get("reason") or "")
+            return
+        logger.warning("ASGI websocket message %s is not supported", kind)
+
+    async def run() -> None:
+        await app(request_to_scope(req, env if env is not None else {}, ws=True), inbox.get, send)
+
+    task = asyncio.ensure_future(run())
+    _running.add(task)
+
+    def finished(done: asyncio.Task[Any]) -> None:
+        _running.discard(done)
+        failed = not done.cancelled() and done.exception() is not None
+        if failed:
+            from ..tracebacks import format_user_exception
+
+            error = done.exception()
+            assert error is not None
+            logger.error(
+                "ASGI websocket application raised:\n%s", format_user_exception(error).rstrip()
+            )
+        if not app_closed:
+            with contextlib.suppress(Exception):  # the socket may be closed already
+                server.close(1011 if failed else 1000, "")
+
+    task.add_done_callback(finished)
+    return JsResponse._make(None, 101, "", [], client)
+
+
 async def websocket(app: Any, req: Request | JsRequest, env: Any = None) -> JsResponse:
-    """WebSocket upgrades: not emulated by pyflare (its server speaks plain HTTP)."""
-    raise NotImplementedError("pyflare does not emulate WebSockets (asgi.websocket)")
+    """A WebSocket upgrade served by the ASGI `app` (see `process_websocket`)."""
+    return await process_websocket(app, req, env)
 
 
 def entrypoint(app: Any, *, options: Options | None = None) -> type[WorkerEntrypoint]:

@@ -4,8 +4,9 @@ In Pyodide, `js` is JavaScript's global scope. Here it holds the globals Python 
 emulated in Python: `Response`, `Request`, `Headers`, `URL`, `URLSearchParams`, `FormData`,
 `Blob`, `File`, `ReadableStream`, `fetch`, `crypto`, `console`, `JSON`, `Object`, `Array`,
 `Date`, `Error`, `ArrayBuffer`, `Uint8Array`, `TextEncoder`, `TextDecoder`, timers, `atob`,
-`btoa`. A name pyflare does not emulate (e.g. `HTMLRewriter`, `WebSocketPair`) is an
-AttributeError, so `from js import HTMLRewriter` fails at import, as a missing global would.
+`btoa`, `WebSocket`, `WebSocketPair`, `WebSocketRequestResponsePair`. A name pyflare does not
+emulate (e.g. `HTMLRewriter`) is an AttributeError, so `from js import HTMLRewriter` fails at
+import, as a missing global would.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ from .jsmisc import (
 from .jsobject import JsClass, jsnull
 from .jsstream import ReadableStream as _ReadableStream
 from .jsurl import URL as _URL
+from .jswebsocket import WebSocket as _WebSocket
+from .jswebsocket import WebSocketPair as _WebSocketPair
+from .jswebsocket import WebSocketRequestResponsePair as _WebSocketRequestResponsePair
+from .wsoutbound import open_websocket as _open_websocket
 
 __all__ = [
     "JSON",
@@ -67,6 +72,9 @@ __all__ = [
     "URLSearchParams",
     "Uint8Array",
     "Uint8ClampedArray",
+    "WebSocket",
+    "WebSocketPair",
+    "WebSocketRequestResponsePair",
     "atob",
     "btoa",
     "clearTimeout",
@@ -100,6 +108,11 @@ Uint8ClampedArray = _constructor(_Uint8ClampedArray)
 Int8Array = _constructor(_Int8Array)
 TextEncoder = _constructor(_TextEncoder)
 TextDecoder = _constructor(_TextDecoder)
+WebSocket = _constructor(_WebSocket)
+# `new WebSocket(url, protocols)`: an outbound connection (the class itself makes pair ends).
+setattr(WebSocket, "new", _open_websocket)  # noqa: B010 - shadows JsClass.new on this class
+WebSocketPair = _constructor(_WebSocketPair)
+WebSocketRequestResponsePair = _constructor(_WebSocketRequestResponsePair)
 Date = _constructor(jsmisc.JsDate)
 Error = _constructor(jsmisc.JsError)
 TypeError = jsmisc.ERROR_CLASSES["TypeError"]

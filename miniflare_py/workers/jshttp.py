@@ -142,9 +142,15 @@ def _with_content_type(pairs: HeaderPairs, content_type: str | None) -> HeaderPa
 
 def _status(value: Any, web_socket: Any) -> int:
     if value is None or value is jsnull:
-        return 200
+        value = 200
     status = int(value.value if isinstance(value, HTTPStatus) else value)
-    if not 200 <= status <= 599 and not (status == 101 and web_socket is not None):
+    if web_socket is not None:
+        if status != 101:
+            raise js_error(
+                "RangeError", "Responses with a WebSocket must have status code 101.", ValueError
+            )
+        return status
+    if not 200 <= status <= 599:
         raise js_error(
             "RangeError",
             f"Responses may only be constructed with status codes in the range 200 to 599, "
@@ -242,6 +248,10 @@ class JsResponse(_JsBody):
         return 200 <= self.status <= 299
 
     def clone(self) -> JsResponse:
+        if self.webSocket is not None:
+            raise js_error(
+                "TypeError", "Cannot clone a response to a WebSocket handshake.", TypeError
+            )
         copy = JsResponse._make(
             self._clone_body(), self.status, self.statusText, list(self._pairs), self.webSocket
         )

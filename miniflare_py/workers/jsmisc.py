@@ -194,7 +194,17 @@ def _from_entries(entries: Iterable[Any]) -> JsObject:
 def _keys(value: Any) -> JsArray:
     if isinstance(value, dict):
         return JsArray(value.keys())
+    if isinstance(value, JsProxy):
+        return JsArray(value.object_keys())
     return JsArray(k for k in dir(value) if not k.startswith("_"))
+
+
+def _values(value: Any) -> JsArray:
+    if isinstance(value, dict):
+        return JsArray(value.values())
+    if isinstance(value, JsProxy):  # an emulated JS object (a WebSocketPair: its two ends)
+        return JsArray(value.object_values())
+    return JsArray()
 
 
 def _assign(target: Any, *sources: Any) -> Any:
@@ -211,7 +221,7 @@ Object = JsClass(
     JsObject,
     fromEntries=_from_entries,
     keys=_keys,
-    values=lambda value: JsArray(value.values() if isinstance(value, dict) else []),
+    values=_values,
     entries=lambda value: JsArray(
         JsArray(pair) for pair in (value.items() if isinstance(value, dict) else [])
     ),

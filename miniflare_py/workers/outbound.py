@@ -150,7 +150,13 @@ async def aclose() -> None:
 
 
 async def send(request: JsRequest) -> JsResponse:
-    """Send `request` over the network and return the whole response."""
+    """Send `request` over the network and return the whole response (a WebSocket handshake
+    when it asks for `Upgrade: websocket`)."""
+    if any(k == "upgrade" for k, _ in request._pairs):
+        from .wsoutbound import fetch_websocket, wants_websocket
+
+        if wants_websocket(request):
+            return await fetch_websocket(request)
     import httpx
 
     from .jshttp import JsResponse

@@ -194,7 +194,7 @@ class Response(FetchResponse):
             payload, content_type = extract_body(body)
         else:
             raise TypeError(f"Unsupported type in Response: {kind.__name__}")
-        code = 200 if not status else _status(status, web_socket)
+        code = 200 if not status and web_socket is None else _status(status or None, web_socket)
         if payload is not None and code in (101, 103, 204, 205, 304):
             raise TypeError("Response with null body status cannot have body")
         pairs = _pairs(headers)
