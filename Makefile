@@ -46,9 +46,11 @@ conformance:
 conformance-run: $(STAMP)
 	$(BIN)/python -m conformance
 
+## ruff (lint and format) and mypy (strict, on the package; configured in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

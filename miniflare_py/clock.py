@@ -165,7 +165,7 @@ class VirtualClock(_TrackedWork):
 
     def _unpark(self, task: asyncio.Task[Any] | None) -> None:
         if task in self._parked:
-            self._parked.discard(task)  # type: ignore[arg-type]
+            self._parked.discard(task)
             self._active += 1
 
     def call_at(self, when: float, callback: Callable[[], Any]) -> TimerHandle:

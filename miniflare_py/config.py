@@ -365,11 +365,11 @@ class _Loader(ConfigReader):
         return text
 
     def main(self, found: tuple[str | None, str] | None, root: Path, required: bool) -> Path:
-        if found is None or found[0] is None:
+        value, key = found if found is not None else (None, "main")
+        if value is None:
             if not required:
                 return root
             raise self.error('key "main" is required: the path of the worker\'s Python module')
-        value, key = found
         main = (root / value).resolve()
         if required and not main.is_file():
             raise self.error(f"{key} = {show_value(value)}: no such file {main}")

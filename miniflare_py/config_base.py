@@ -102,7 +102,9 @@ class ConfigReader:
 
     # -- typed getters --------------------------------------------------------------------------
 
-    def check_keys(self, table: _Table, where: str, known: frozenset[str] | set[str]) -> None:
+    def check_keys(
+        self, table: Mapping[str, Any], where: str, known: frozenset[str] | set[str]
+    ) -> None:
         """Warn about keys not in `known`, suggesting the closest known key when one is near."""
         for key in table:
             if key not in known:
@@ -127,19 +129,19 @@ class ConfigReader:
             )
         return [(f"{full}[{i}]", self.table(item, f"{full}[{i}]")) for i, item in enumerate(value)]
 
-    def string(self, table: _Table, key: str, where: str) -> str | None:
+    def string(self, table: Mapping[str, Any], key: str, where: str) -> str | None:
         value = table.get(key)
         if value is None or isinstance(value, str):
             return value
         raise self.error(f"{join_key(where, key)} must be a string, got {show_value(value)}")
 
-    def required_string(self, table: _Table, key: str, where: str) -> str:
+    def required_string(self, table: Mapping[str, Any], key: str, where: str) -> str:
         value = self.string(table, key, where)
         if not value:
             raise self.error(f'{where} is missing required key "{key}"')
         return value
 
-    def strings(self, table: _Table, key: str, where: str) -> tuple[str, ...]:
+    def strings(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = table.get(key)
         if value is None:
             return ()
@@ -150,7 +152,7 @@ class ConfigReader:
         return tuple(value)
 
     def integer(
-        self, table: _Table, key: str, where: str, default: int, low: int, high: int
+        self, table: Mapping[str, Any], key: str, where: str, default: int, low: int, high: int
     ) -> int:
         value = table.get(key)
         if value is None:
@@ -161,7 +163,13 @@ class ConfigReader:
         return int(value)
 
     def number(
-        self, table: _Table, key: str, where: str, default: float, low: float, high: float
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        default: float,
+        low: float,
+        high: float,
     ) -> float:
         value = table.get(key)
         if value is None:

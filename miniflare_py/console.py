@@ -182,7 +182,7 @@ def issues_url() -> str:
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
-        urls = metadata(DISTRIBUTION).get_all("Project-URL") or []
+        urls: list[str] = metadata(DISTRIBUTION).get_all("Project-URL") or []
     except PackageNotFoundError:
         urls = []
     for entry in urls:

@@ -83,7 +83,7 @@ def guarded_protocol(base: type[Any], limit: int) -> type[Any]:
     """A subclass of uvicorn's HTTP protocol `base` that notes when each connection last made
     progress, and closes the longest-waiting one when `limit` connections are open."""
 
-    class GuardedProtocol(base):  # type: ignore[misc, valid-type]
+    class GuardedProtocol(base):  # type: ignore[misc]  # `base` is chosen at run time
         # When it started waiting for a request's headers, and when data last came in.
         _waiting_since = 0.0
         _last_data = 0.0

@@ -22,13 +22,13 @@ import logging
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .explorer.api import explorer_routes, is_quiet
 from .logs import log_fast
@@ -54,12 +54,8 @@ _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
 
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 
-
-def create_app(runtime: Callable[[], Miniflare]) -> Callable[[Scope, Receive, Send], Any]:
+def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
     """An ASGI app serving the `Miniflare` that `runtime()` returns at each request.
 
     `runtime` is a callable so `pyflare dev` can swap the runtime on a config reload.
@@ -155,7 +151,7 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
 
 
 async def _logged(
-    app: Callable[[Scope, Receive, Send], Any],
+    app: ASGIApp,
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -164,7 +160,7 @@ async def _logged(
     """Run `app` and log its request line, as for the worker's own requests."""
     status = 500
 
-    async def send_status(message: dict[str, Any]) -> None:
+    async def send_status(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
@@ -194,7 +190,7 @@ def _url(scope: Scope) -> str:
 async def _read_body(receive: Receive) -> bytes | None:
     """The request body, or None once it grows past `MAX_BODY_BYTES` (the rest is not read)."""
     message = await receive()
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if not message.get("more_body", False) or message["type"] == "http.disconnect":
         return body
     chunks = [body]

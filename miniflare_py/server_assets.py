@@ -8,16 +8,14 @@ This runs on the raw ASGI scope, before any `Request` is built, since it is a ho
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from starlette.types import Scope, Send
 
 from .assets import AssetServer
 from .runtime import Miniflare
 
 __all__ = ["asset_folders", "refresh_assets", "serve_asset"]
-
-Send = Callable[[dict[str, Any]], Any]
 
 
 def _server(mf: Miniflare) -> AssetServer | None:
@@ -25,7 +23,7 @@ def _server(mf: Miniflare) -> AssetServer | None:
     return None if instance is None else instance.handle()
 
 
-async def serve_asset(mf: Miniflare, scope: dict[str, Any], send: Send) -> int | None:
+async def serve_asset(mf: Miniflare, scope: Scope, send: Send) -> int | None:
     """Answer the request from the assets when they take it; the status sent, or None when
     the worker should answer."""
     server = _server(mf)

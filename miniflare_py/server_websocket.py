@@ -23,6 +23,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from starlette.types import Receive, Scope, Send
+
 from .logs import log_fast
 from .tracebacks import errors_of, format_user_exception
 from .websocket_client import dispatch_upgrade, returned_socket
@@ -38,9 +40,6 @@ __all__ = ["serve_websocket", "websocket_without_upgrade"]
 http_log = logging.getLogger("miniflare_py.http")
 error_log = logging.getLogger("miniflare_py.errors")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 
 INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/")
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}

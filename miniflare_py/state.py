@@ -195,8 +195,9 @@ class FileGuard:
 # -- errors opening a file ---------------------------------------------------------------------
 
 
-def open_error(what: str, path: Path, exc: BaseException) -> StateError:
-    """A one-line `StateError` for `exc`, raised while opening or reading the file `path`."""
+def open_error(what: str, path: Path | None, exc: BaseException) -> StateError:
+    """A one-line `StateError` for `exc`, raised while opening or reading the file `path`
+    (None: a database in memory)."""
     reason = _reason(exc)
     name = type(exc).__name__
     if name in ("NotADBError", "CorruptError"):
@@ -209,7 +210,8 @@ def open_error(what: str, path: Path, exc: BaseException) -> StateError:
         advice = "free some disk space"
     else:
         advice = ""
-    return StateError(f"{what} {path}: {reason}" + (f" ({advice})" if advice else ""))
+    where = path if path is not None else "(in memory)"
+    return StateError(f"{what} {where}: {reason}" + (f" ({advice})" if advice else ""))
 
 
 def _reason(exc: BaseException) -> str:

@@ -27,9 +27,10 @@ from miniflare_py.queues import (
     read_store_status,
 )
 from miniflare_py.queues.broker import STORE_RETRY
-from miniflare_py.queues.serialize import decode, encode, v8_size
+from miniflare_py.queues.serialize import decode, encode
 from miniflare_py.queues.store import Counts, Record, StoreError
 from miniflare_py.state import StateError
+from miniflare_py.v8 import serialized_size as v8_size
 
 T0 = 1_700_000_000.0
 

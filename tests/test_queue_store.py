@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import sqlite3
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +81,45 @@ async def test_messages_survive_close_and_reopen(db: Path) -> None:
     await broker.close()
     broker.store.close()
     assert read_store_status(db)["q"]["pending"] == 0
+
+
+# A `v8` body as pyflare 0.1.0 stores it (tagged JSON): stores written before must keep loading.
+STORED_V8_BODY = (
+    b'{"d":[["l",{"l":[1,2.5,null,true]}],["t",{"t":[1,"x"]}],["s",{"s":[3]}],["fs",{"fs":[4]}],'
+    b'["b",{"b":"AP8="}],["dt",{"dt":"2024-01-02T03:04:05+02:00"}],["f",{"f":"inf"}],'
+    b'[7,{"d":[[{"t":[1,2]},"k"]]}],["big",1208925819614629174706176],["u","\xc3\xa9\\ud800"]]}'
+)
+
+
+@pytest.mark.asyncio
+async def test_a_v8_body_stored_by_an_earlier_pyflare_is_delivered(db: Path) -> None:
+    broker, _ = await open_broker(db, Recorder())
+    await broker.producer("q").send("placeholder", contentType="v8")
+    await broker.close()
+    broker.store.close()
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE messages SET body = ?", (STORED_V8_BODY,))
+    conn.close()
+
+    recorder = Recorder()
+    broker, clock = await open_broker(db, recorder, QueueConsumerConfig("q", max_batch_size=1))
+    await clock.settle()
+    [(_, body, _)] = recorder.seen
+    assert body == {
+        "l": [1, 2.5, None, True],
+        "t": (1, "x"),
+        "s": {3},
+        "fs": frozenset({4}),
+        "b": b"\x00\xff",
+        "dt": datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+        "f": math.inf,
+        7: {(1, 2): "k"},
+        "big": 2**80,
+        "u": "\xe9\ud800",
+    }
+    await broker.close()
+    broker.store.close()
 
 
 @pytest.mark.asyncio

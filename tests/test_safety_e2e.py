@@ -1,8 +1,9 @@
 """End to end: the safety rules of DESIGN.md §12 on a real `pyflare dev` process.
 
 Two servers on one folder, SIGKILL while `pyflare d1 execute` writes, a runaway query and
-SIGTERM, DNS rebinding and cross-site requests, 1,000 slow connections, a 413 body, the state
-folder deleted, read-only and damaged state files.
+SIGTERM (D1 and Durable Object SQL), DNS rebinding and cross-site requests, 1,000 slow
+connections, a 413 body, the state folder deleted, read-only and damaged state files (D1, queues,
+Durable Objects).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from dev_process import DevProcess, copy_fixture, dev_process, poll, run_pyflare
 
 from miniflare_py.d1 import d1_persist_path
 from miniflare_py.d1.errors import STOPPED_MESSAGE, TIME_LIMIT_MESSAGE
+from miniflare_py.durable_objects.sql import STOPPED_MESSAGE as DO_STOPPED_MESSAGE
+from miniflare_py.durable_objects.sql import TIME_LIMIT_MESSAGE as DO_TIME_LIMIT_MESSAGE
 from miniflare_py.queues import queue_store_path
 
 pytestmark = pytest.mark.slow
@@ -337,3 +340,62 @@ def test_read_only_state_files_are_one_line_naming_the_file(with_state: Path) ->
         assert str(folder) in line, line
     finally:
         folder.chmod(stat.S_IRWXU)
+
+
+# -- Durable Object SQL and files ------------------------------------------------------------------
+
+
+def test_a_runaway_object_query_ends_after_the_limit_and_a_signal_stops_dev(
+    project: Path,
+) -> None:
+    with dev_process(["--no-reload"], cwd=project, env={"PYFLARE_DO_TIME_LIMIT": "1"}) as dev:
+        started = time.monotonic()
+        response = dev.client.get("/notes/runaway")
+        took = time.monotonic() - started
+        assert response.status_code == 500
+        assert response.json() == {"type": "SqlStorageError", "error": DO_TIME_LIMIT_MESSAGE}
+        assert 1.0 <= took < 10, took
+        assert dev.client.get("/notes/add").json() == {"notes": 1}  # the object works on
+    answers: list[httpx.Response] = []
+    with dev_process(["--no-reload"], cwd=project) as dev:  # the 30 s limit
+        request = threading.Thread(target=lambda: answers.append(dev.client.get("/notes/runaway")))
+        request.start()
+        dev.wait_for_output("runaway object query started")
+        time.sleep(0.2)  # well inside the query
+        sent = time.monotonic()
+        dev.proc.send_signal(signal.SIGTERM)
+        code = dev.proc.wait(30)
+        stopped_after = time.monotonic() - sent
+        request.join(10)
+        assert code == 0, dev.output
+        assert stopped_after < 2.0 + 2.0, stopped_after  # the target is 2 s; CI gets a margin
+        assert answers and answers[0].json()["error"] == DO_STOPPED_MESSAGE
+        assert "Traceback" not in dev.output
+
+
+def test_a_damaged_or_deleted_object_file_is_one_line_naming_it(project: Path) -> None:
+    with dev_process(["--no-reload"], cwd=project) as dev:
+        assert dev.client.get("/notes/add").json() == {"notes": 1}
+    files = (state_of(project) / "v3" / "do").glob("*/*.sqlite")
+    (path,) = [file for file in files if file.name != "metadata.sqlite"]
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"not a database " * 1000)
+    with dev_process(["--no-reload"], cwd=project) as dev:
+        response = dev.client.get("/notes/add")
+        assert response.status_code == 500
+        assert response.json()["type"] == "DurableObjectError", response.json()
+        assert str(path) in response.json()["error"] and "damaged" in response.json()["error"]
+        dev.client.get("/notes/add")
+        dev.wait_for_output(f"Cannot open the Durable Object storage file {path}")
+        assert dev.output.count(f"Durable Object storage file {path}") == 1  # loud, once
+        assert "Traceback" not in dev.output
+    path.unlink()  # a missing object file is created afresh
+    with dev_process(["--no-reload"], cwd=project) as dev:
+        assert dev.client.get("/notes/add").json() == {"notes": 1}
+        shutil.rmtree(state_of(project))
+        response = dev.client.get("/notes/add")
+        assert response.status_code == 500
+        assert response.json()["type"] == "DurableObjectError", response.json()
+        assert str(path) in response.json()["error"] and "deleted" in response.json()["error"]
+        assert "Traceback" not in dev.output

@@ -74,7 +74,9 @@ def _choice(
     return value
 
 
-def _run_worker_first(reader: ConfigReader, table: Mapping[str, Any], at: str) -> bool | tuple:
+def _run_worker_first(
+    reader: ConfigReader, table: Mapping[str, Any], at: str
+) -> bool | tuple[str, ...]:
     value = table.get("run_worker_first")
     if value is None:
         return False

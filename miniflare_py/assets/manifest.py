@@ -124,7 +124,7 @@ class Manifest:
         self.entries = entries
 
 
-def _ignore_spec(root: Path) -> pathspec.PathSpec:
+def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
     lines = list(_ALWAYS_IGNORED)
     ignore_file = root / IGNORE_FILE
     if ignore_file.is_file():

@@ -32,7 +32,14 @@ Example:
 """
 
 
-class _FetchParam(click.ParamType):
+# click 8.2+ types ParamType as generic (value, input); 8.1 cannot subscript it at run time.
+if TYPE_CHECKING:
+    _FetchParamBase = click.ParamType[FetchSpec, object]
+else:
+    _FetchParamBase = click.ParamType
+
+
+class _FetchParam(_FetchParamBase):
     name = "REQUEST"
 
     def convert(
@@ -40,8 +47,10 @@ class _FetchParam(click.ParamType):
     ) -> FetchSpec:
         from ..check import FetchSpec
 
+        if isinstance(value, FetchSpec):  # click converts defaults too
+            return value
         if not isinstance(value, str):
-            return value  # type: ignore[return-value]
+            self.fail(f"{value!r} is not a request", param, ctx)
         try:
             return FetchSpec.parse(value)
         except ValueError as exc:

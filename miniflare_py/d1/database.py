@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..sqlvalues import SqlRow
 from ..workers.jsdict import JsDict
 from ..workers.rpc import _BindingWrapper
 from .engine import Engine
@@ -98,7 +99,7 @@ class D1DatabaseSession(_BindingWrapper):
         if current is None or current < latest:
             self._bookmark = latest
 
-    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         result = self._engine.rows(sql, params)
         self._seen()
         return result

@@ -11,8 +11,6 @@ loop).
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 import re
 import secrets
 import time
@@ -22,6 +20,15 @@ from typing import Any
 
 import apsw
 
+from ..sqlguard import (
+    SQL_LIMITS,
+    QueryTimer,
+    interrupt_queries,
+    resume_queries,
+    seconds_from_env,
+    stopping,
+)
+from ..sqlvalues import SqlRow, int_value
 from ..state import FileGuard, StateError, open_error
 from ..walcheckpoint import WalCheckpointer
 from ..workers.jsdict import JsDict
@@ -46,29 +53,9 @@ SERVED_BY = "pyflare.db"
 
 #: D1's "Maximum SQL query duration" in seconds (a batch counts as one query).
 TIME_LIMIT = 30.0
-#: SQLite virtual-machine steps between two looks at the clock and the stop flag: about a
-#: tenth of a millisecond of work, so a check costs nothing a query would notice.
-_PROGRESS_STEPS = 10_000
 #: How long a statement waits for another process's write lock (`pyflare d1 execute`).
 _BUSY_TIMEOUT = 5.0
 
-# The limits of workerd's SQLite (see sqlite.org/security.html), except two that D1 documents
-# tighter: a string, BLOB or row holds at most 2,000,000 bytes and a function takes at most 32
-# arguments (developers.cloudflare.com/d1/platform/limits).
-_LIMITS = {
-    apsw.SQLITE_LIMIT_LENGTH: 2_000_000,
-    apsw.SQLITE_LIMIT_SQL_LENGTH: 100_000,
-    apsw.SQLITE_LIMIT_COLUMN: 100,
-    apsw.SQLITE_LIMIT_EXPR_DEPTH: 100,
-    apsw.SQLITE_LIMIT_COMPOUND_SELECT: 5,
-    apsw.SQLITE_LIMIT_VDBE_OP: 25_000,
-    apsw.SQLITE_LIMIT_FUNCTION_ARG: 32,
-    apsw.SQLITE_LIMIT_ATTACHED: 0,
-    apsw.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 50,
-    apsw.SQLITE_LIMIT_VARIABLE_NUMBER: 100,
-    apsw.SQLITE_LIMIT_TRIGGER_DEPTH: 10,
-    apsw.SQLITE_LIMIT_WORKER_THREADS: 0,
-}
 _WRITE_COUNTING_READS = frozenset({"UPDATE", "DELETE"})
 _MAX_PLANS = 1024
 _RENAME_TO_RESERVED = re.compile(
@@ -82,37 +69,9 @@ _BUSY_WAITS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05
 ) * 47
 
 
-class _Stop:
-    """When every statement of this process stops (`perf_counter()` time; never by default)."""
-
-    at = math.inf
-
-
-def interrupt_queries(after: float = 0.0) -> None:
-    """Stop every D1 statement of this process that still runs `after` seconds from now (and
-    every later one). `resume_queries()` undoes it.
-
-    Safe to call from a signal handler: it only sets a number that the progress handler of each
-    connection reads while SQLite works.
-    """
-    _Stop.at = min(_Stop.at, perf_counter() + after)
-
-
-def resume_queries() -> None:
-    """Let statements run again after `interrupt_queries()`."""
-    _Stop.at = math.inf
-
-
 def time_limit() -> float:
     """D1's query time limit in seconds: `PYFLARE_D1_TIME_LIMIT` if set, else 30."""
-    value = os.environ.get("PYFLARE_D1_TIME_LIMIT")
-    if not value:
-        return TIME_LIMIT
-    try:
-        limit = float(value)
-    except ValueError:
-        raise StateError(f"PYFLARE_D1_TIME_LIMIT={value!r} is not a number of seconds") from None
-    return limit if limit > 0 else TIME_LIMIT
+    return seconds_from_env("PYFLARE_D1_TIME_LIMIT", TIME_LIMIT)
 
 
 def _statement_start(sql: str) -> str:
@@ -197,7 +156,7 @@ class _Plan:
         return self.columns
 
 
-def _results(cursor: apsw.Cursor, plan: _Plan) -> tuple[list[str], list[tuple]]:
+def _results(cursor: apsw.Cursor, plan: _Plan) -> tuple[list[str], list[SqlRow]]:
     """Column names and rows of the statement `cursor` has just run."""
     if plan.has_columns is False:
         return _NO_COLUMNS, []
@@ -214,10 +173,9 @@ class Engine:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.auth = Authorizer()
-        self.time_limit = time_limit()
-        # When the running statement started (a batch counts as one), for the time limit.
-        self._started = perf_counter()
-        self._interrupted = TIME_LIMIT_MESSAGE
+        # Stops a statement after D1's time limit (a batch counts as one query), or when the
+        # process is stopping (`interrupt_queries()`).
+        self.timer = QueryTimer(time_limit())
         self._guard: FileGuard | None = None
         self._checkpointer: WalCheckpointer | None = None
         try:
@@ -226,13 +184,13 @@ class Engine:
             raise open_error("Cannot open the D1 database", path, exc) from None
         conn = self.conn
         conn.set_busy_handler(self._busy)
-        conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
+        self.timer.install(conn)
         if path is not None:
             self._checkpointer = WalCheckpointer(path)
             self._checkpointer.attach(conn)
         conn.execute("PRAGMA foreign_keys=ON", can_cache=False)
         conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
-        for limit, value in _LIMITS.items():
+        for limit, value in SQL_LIMITS.items():
             conn.limit(limit, value)
         conn.authorizer = self.auth
         self.cursor = conn.cursor()
@@ -253,7 +211,7 @@ class Engine:
         self.version = 0
         self._token = secrets.token_hex(16)
         # Fixed once the file exists: PRAGMA page_size=N and VACUUM are refused.
-        self._page_size = self.internal("PRAGMA page_size")[0][0]
+        self._page_size = int_value(self.internal("PRAGMA page_size")[0][0])
         self.size = self._measure_size()
 
     def _open(self, path: Path | None) -> apsw.Connection:
@@ -281,21 +239,10 @@ class Engine:
     def _busy(self, attempts: int) -> bool:
         """Wait for another connection's lock, a little longer each time, for at most 5 s;
         give up when the process is stopping."""
-        if attempts >= len(_BUSY_WAITS) or perf_counter() > _Stop.at:
+        if attempts >= len(_BUSY_WAITS) or stopping():
             return False
         time.sleep(_BUSY_WAITS[attempts])
-        return perf_counter() <= _Stop.at
-
-    def _progress(self) -> bool:
-        """SQLite's progress handler: True stops the running statement (SQLITE_INTERRUPT)."""
-        now = perf_counter()
-        if now > _Stop.at:
-            self._interrupted = STOPPED_MESSAGE
-            return True
-        if now - self._started > self.time_limit:
-            self._interrupted = TIME_LIMIT_MESSAGE
-            return True
-        return False
+        return not stopping()
 
     def check_file(self) -> None:
         """Before a write: raise `D1Error` when the database file was deleted or replaced."""
@@ -307,14 +254,14 @@ class Engine:
 
     # -- pyflare's own statements ------------------------------------------------------------
 
-    def internal(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def internal(self, sql: str, params: tuple[Any, ...] = ()) -> list[SqlRow]:
         """Run pyflare's own SQL with D1's rules lifted.
 
         Only SQL carrying this engine's random tag is cached: user SQL with the same text must
         never reuse a statement compiled without the rules.
         """
         if not self.in_txn:
-            self._started = perf_counter()
+            self.timer.start()
         auth = self.auth
         auth.trusted = True
         try:
@@ -329,8 +276,8 @@ class Engine:
         cursor = self._internal_cursor
         auth.trusted = True
         try:
-            pages = cursor.execute(self._page_count).fetchall()[0][0]
-            free = cursor.execute(self._freelist_count).fetchall()[0][0]
+            pages = int_value(cursor.execute(self._page_count).fetchall()[0][0])
+            free = int_value(cursor.execute(self._freelist_count).fetchall()[0][0])
         except apsw.Error as exc:
             raise self.error(exc) from None
         finally:
@@ -379,7 +326,7 @@ class Engine:
         if isinstance(exc, D1Error):
             return exc
         if isinstance(exc, apsw.InterruptError):
-            return D1Error(self._interrupted)
+            return D1Error(STOPPED_MESSAGE if self.timer.stopped else TIME_LIMIT_MESSAGE)
         if isinstance(exc, apsw.BindingsError):
             return D1Error(f"D1_ERROR: {PARAMS_ONLY_LAST if intermediate else WRONG_BINDINGS}")
         if isinstance(exc, apsw.Error):
@@ -404,12 +351,12 @@ class Engine:
         self._learned = (bool(cursor.description), cursor.is_readonly)
         return True
 
-    def _last(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def _last(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         """Run the plan's last statement (the one with parameters): column names and rows."""
         self.cursor.execute(plan.last, params)  # type: ignore[arg-type]
         return _results(self.cursor, plan)
 
-    def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def _run(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         """Run every statement of the plan; the last one's column names and rows."""
         if plan.denied:
             raise D1Error(plan.denied)
@@ -435,7 +382,7 @@ class Engine:
         except Exception as exc:
             raise self.error(exc) from None
 
-    def _run_atomic(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def _run_atomic(self, plan: _Plan, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         if self.in_txn:  # begin() checked the file
             return self._run(plan, params)
         if not plan.txn:
@@ -472,9 +419,9 @@ class Engine:
             return []
         return found
 
-    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[tuple]]:
+    def rows(self, sql: str, params: tuple[Any, ...]) -> tuple[list[str], list[SqlRow]]:
         """Run a query for `first()` / `raw()`: column names and rows, no metadata."""
-        self._started = perf_counter()
+        self.timer.start()
         plan = self._plans.get(sql)
         if plan is None or not plan.fast:
             plan = self.plan(sql)
@@ -511,7 +458,7 @@ class Engine:
         conn = self.conn
         start = perf_counter()
         if not self.in_txn:
-            self._started = start
+            self.timer.started = start
         changes_before = conn.total_changes()
         rowid_before = conn.last_insert_rowid()
         if plan.fast:
@@ -559,7 +506,7 @@ class Engine:
             raise D1Error(f"D1_ERROR: {NO_STATEMENTS}")
         outer = self.in_txn
         if not outer:
-            self._started = perf_counter()  # D1's time limit covers the whole batch
+            self.timer.start()  # D1's time limit covers the whole batch
             self.begin()
         try:
             query = self.query
@@ -588,7 +535,7 @@ class Engine:
         if not todo:
             raise D1Error(f"D1_EXEC_ERROR: Error in line 1: {lines[0]}: {NO_STATEMENTS}")
         duration = 0.0
-        self._started = perf_counter()
+        self.timer.start()
         self.begin()
         try:
             for number, line in todo:

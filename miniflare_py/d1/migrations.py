@@ -66,7 +66,8 @@ def _applied(db: D1Database, config: D1DatabaseConfig) -> list[str]:
         (),
     )
     _, rows = engine.rows(f"SELECT name FROM {table} ORDER BY id", ())
-    return [row[0] for row in rows]
+    # `name` is nullable in the schema (Miniflare's), but every writer stores a file name.
+    return [name for (name, *_) in rows if isinstance(name, str)]
 
 
 def list_migrations(

@@ -20,6 +20,9 @@ from typing import Any
 import apsw
 
 from ..clock import Clock, TimerHandle, spawn
+from ..sqlvalues import int_value
+from ..state import StateError, open_error
+from .errors import DurableObjectError
 
 __all__ = ["MAX_RETRIES", "AlarmFailure", "AlarmScheduler"]
 
@@ -75,25 +78,52 @@ class AlarmScheduler:
         self._folder = folder
         self._stopped = False
         if folder is not None and (folder / "metadata.sqlite").exists():
-            for actor_id, when in self._connect().execute(
-                "SELECT actor_id, scheduled_time FROM _cf_ALARM WHERE scheduled_time IS NOT NULL"
-            ):
-                self._times[actor_id] = int(when)
+            path = folder / "metadata.sqlite"
+            try:
+                rows = self._connect().execute(
+                    "SELECT actor_id, scheduled_time FROM _cf_ALARM"
+                    " WHERE scheduled_time IS NOT NULL"
+                )
+                for actor_id, when in rows:
+                    self._times[str(actor_id)] = int_value(when)
+            except (apsw.Error, TypeError) as exc:
+                raise open_error("Cannot read the Durable Object alarms", path, exc) from None
 
     def _connect(self) -> apsw.Connection:
+        """The alarms file, opened on first use; a fault is a `StateError` naming it."""
         if self._db is None:
             assert self._folder is not None
-            self._folder.mkdir(parents=True, exist_ok=True)
-            db = apsw.Connection(str(self._folder / "metadata.sqlite"))
-            db.setbusytimeout(5000)
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS _cf_ALARM (actor_id TEXT PRIMARY KEY,"
-                " scheduled_time INTEGER) WITHOUT ROWID"
-            )
+            path = self._folder / "metadata.sqlite"
+            db: apsw.Connection | None = None
+            try:
+                self._folder.mkdir(parents=True, exist_ok=True)
+                db = apsw.Connection(str(path))
+                db.set_busy_timeout(5000)
+                db.execute("PRAGMA journal_mode = WAL").fetchall()
+                if db.readonly("main"):
+                    raise apsw.ReadOnlyError("the file is read-only")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS _cf_ALARM (actor_id TEXT PRIMARY KEY,"
+                    " scheduled_time INTEGER) WITHOUT ROWID"
+                )
+            except (apsw.Error, OSError) as exc:
+                if db is not None:
+                    db.close()
+                raise open_error("Cannot open the Durable Object alarms", path, exc) from None
             self._db = db
         return self._db
+
+    def _write(self, sql: str, binds: tuple[Any, ...]) -> None:
+        """A write to the alarms file; a fault reaches the worker as one line naming it."""
+        assert self._folder is not None
+        try:
+            self._connect().execute(sql, binds)
+        except StateError as exc:
+            raise DurableObjectError(str(exc)) from None
+        except apsw.Error as exc:
+            error = open_error("Cannot write the Durable Object alarms", self._folder, exc)
+            raise DurableObjectError(str(error)) from None
 
     def start(self) -> None:
         """Arm the timers of alarms read from disk."""
@@ -111,7 +141,7 @@ class AlarmScheduler:
         when = alarm_ms(scheduled_time)
         self._times[object_id] = when
         if self._folder is not None:
-            self._connect().execute(
+            self._write(
                 "INSERT OR REPLACE INTO _cf_ALARM (actor_id, scheduled_time) VALUES (?, ?)",
                 (object_id, when),
             )
@@ -127,7 +157,7 @@ class AlarmScheduler:
         if self._folder is not None and (
             self._db is not None or (self._folder / "metadata.sqlite").exists()
         ):
-            self._connect().execute("DELETE FROM _cf_ALARM WHERE actor_id = ?", (object_id,))
+            self._write("DELETE FROM _cf_ALARM WHERE actor_id = ?", (object_id,))
 
     def _arm(self, object_id: str, when_ms: float, scheduled: float | None = None) -> None:
         old = self._timers.pop(object_id, None)

@@ -41,7 +41,7 @@ class DurableObjectsInstance(BindingInstance):
         self.host = host
         self.section = section
         self.object_host = ObjectHost(host)
-        self.pool = previous.pool if previous is not None else DatabasePool()
+        self.pool: DatabasePool = previous.pool if previous is not None else DatabasePool()
         inherited = dict(previous.classes) if previous is not None else {}
         self.classes: dict[str, ObjectClass] = {}
         self.namespaces: dict[str, DurableObjectNamespace] = {}

@@ -4,18 +4,36 @@
 one transaction per storage call, so a call that returned is on disk in the WAL before the caller
 sees its result: a killed process loses nothing it acknowledged (the queue store's guarantee).
 Files open on first use; the pool keeps at most `MAX_OPEN` open and closes the least recently used.
+
+The connection has the limits of the edge's SQLite (`sqlguard.SQL_LIMITS`, as D1) and a time limit
+per `sql.exec()` (30 s, the documented CPU time of a request; `PYFLARE_DO_TIME_LIMIT` seconds if
+set), and Ctrl-C/SIGTERM stop a running statement (`sqlguard.interrupt_queries`). A state file that
+is damaged, read-only or deleted while in use is a `DurableObjectError` of one line naming it,
+logged once.
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import apsw
 
-__all__ = ["DatabasePool", "ObjectDatabase"]
+from ..sqlguard import SQL_LIMITS, QueryTimer, seconds_from_env
+from ..sqlvalues import int_value
+from ..state import FileGuard, StateError, open_error
+from .errors import DurableObjectError
+
+__all__ = ["TIME_LIMIT", "DatabasePool", "ObjectDatabase"]
+
+log = logging.getLogger("miniflare_py")
+
+#: Seconds a `sql.exec()` may run: the default CPU time of a Durable Object request.
+TIME_LIMIT = 30.0
 
 MAX_OPEN = 256
 KV_TABLE = "_cf_KV"
@@ -39,6 +57,11 @@ class ObjectDatabase:
         self.user_sql = False  # the authorizer checks user statements only
         self.denied: str | None = None
         self.last_columns: list[str] = []
+        # Stops a user statement after the time limit, or when the process is stopping.
+        self.timer = QueryTimer(seconds_from_env("PYFLARE_DO_TIME_LIMIT", TIME_LIMIT))
+        self.timer.idle()
+        self._guard: FileGuard | None = None
+        self._fault_logged = False
 
     @property
     def conn(self) -> apsw.Connection:
@@ -63,28 +86,76 @@ class ObjectDatabase:
     def _open(self) -> apsw.Connection:
         if self.path is None:
             conn = apsw.Connection(":memory:")
+            self._create(conn)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = apsw.Connection(str(self.path))
-            conn.setbusytimeout(5000)
-            # A new file is set up without syncing (an empty object lost to a crash is simply
-            # created again); user data is written under NORMAL in WAL, as the queue store is.
-            conn.execute("PRAGMA synchronous = OFF")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # Closing (the pool closes idle files) leaves the WAL for the next open to use
-            # instead of checkpointing with an fsync; a process kill is covered either way.
-            conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {KV_TABLE} (key TEXT PRIMARY KEY, value BLOB)"
-            " WITHOUT ROWID"
-        )
-        if self.path is not None:
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn = self._open_file(self.path)
+        conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
+        for limit, value in SQL_LIMITS.items():
+            conn.limit(limit, value)
+        self.timer.install(conn)
         conn.authorizer = self._authorize
         self._conn = conn
         if self._pool is not None:
             self._pool.opened(self)
         return conn
+
+    def _create(self, conn: apsw.Connection) -> None:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {KV_TABLE} (key TEXT PRIMARY KEY, value BLOB)"
+            " WITHOUT ROWID"
+        )
+
+    def _open_file(self, path: Path) -> apsw.Connection:
+        conn: apsw.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = apsw.Connection(str(path))
+            conn.set_busy_timeout(5000)
+            # A new file is set up without syncing (an empty object lost to a crash is simply
+            # created again); user data is written under NORMAL in WAL, as the queue store is.
+            # Reading the mode also checks that the file is an SQLite database at all.
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            if conn.readonly("main"):
+                raise apsw.ReadOnlyError("the file is read-only")
+            # Closing (the pool closes idle files) leaves the WAL for the next open to use
+            # instead of checkpointing with an fsync; a process kill is covered either way.
+            conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+            self._create(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._guard = FileGuard(path, "The Durable Object storage file")
+        except (apsw.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            what = "Cannot open the Durable Object storage file"
+            raise self._fault(open_error(what, path, exc)) from None
+        return conn
+
+    def _fault(self, error: StateError) -> DurableObjectError:
+        """`error` as the worker sees it, logged the first time (a worker may swallow it)."""
+        if not self._fault_logged:
+            self._fault_logged = True
+            log.error("%s", error)
+        return DurableObjectError(str(error))
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[apsw.Connection]:
+        """The connection, for a write: the file is checked first (writes to a deleted file
+        would be lost without a word), and a storage fault becomes one line naming the file."""
+        conn = self.conn
+        if self._guard is not None:
+            try:
+                self._guard.check()  # logs the deletion once itself
+            except StateError as exc:
+                self._fault_logged = True
+                raise DurableObjectError(str(exc)) from None
+        try:
+            yield conn
+        except (apsw.ReadOnlyError, apsw.IOError, apsw.FullError, apsw.CorruptError) as exc:
+            if self.path is None:
+                raise
+            what = "Cannot write the Durable Object storage file"
+            raise self._fault(open_error(what, self.path, exc)) from None
 
     def _authorize(
         self, op: int, p1: str | None, p2: str | None, db: str | None, trig: str | None
@@ -123,9 +194,9 @@ class ObjectDatabase:
         return finish
 
     def size(self) -> int:
-        page_count = self.conn.execute("PRAGMA page_count").fetchall()[0][0]
-        page_size = self.conn.execute("PRAGMA page_size").fetchall()[0][0]
-        return int(page_count * page_size)
+        page_count = int_value(self.conn.execute("PRAGMA page_count").fetchall()[0][0])
+        page_size = int_value(self.conn.execute("PRAGMA page_size").fetchall()[0][0])
+        return page_count * page_size
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
+from ..bindings.base import BindingHost
 from ..clock import VirtualClock
 from .alarms import AlarmFailure
 from .errors import DurableObjectError
@@ -31,11 +32,19 @@ from .storage import DurableObjectStorage
 __all__ = ["DurableObjectsHandle"]
 
 
+class _Instance(Protocol):
+    """What the handle reads of the binding's `DurableObjectsInstance` (which imports this
+    module, so it is described here rather than imported)."""
+
+    host: BindingHost
+    classes: dict[str, ObjectClass]
+    namespaces: dict[str, DurableObjectNamespace]
+
+
 class DurableObjectsHandle:
     """Namespaces by binding name, and a way into each object."""
 
-    def __init__(self, instance: Any) -> None:
-        # `instance` is the binding's `DurableObjectsInstance` (not imported: it imports us).
+    def __init__(self, instance: _Instance) -> None:
         self._instance = instance
 
     # namespaces

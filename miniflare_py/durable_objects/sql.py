@@ -17,6 +17,12 @@ from .errors import SqlStorageError
 
 __all__ = ["SqlStorage", "SqlStorageCursor"]
 
+#: A statement stopped after the time limit, and one stopped because the server is stopping:
+#: the documented errors of a Durable Object reset for those reasons.
+TIME_LIMIT_MESSAGE = (
+    "Durable Object storage operation exceeded timeout which caused object to be reset."
+)
+STOPPED_MESSAGE = "Durable Object reset because its code was updated."
 _TRANSACTION_MESSAGE = (
     "To execute a transaction, please use the state.storage.transaction() or "
     "state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT "
@@ -101,7 +107,12 @@ class SqlStorage:
 
     def exec(self, query: str, *bindings: Any) -> SqlStorageCursor:
         db = self._db
-        conn = db.conn
+        with db.writing() as conn:
+            return self._exec(db, conn, query, bindings)
+
+    def _exec(
+        self, db: ObjectDatabase, conn: apsw.Connection, query: str, bindings: tuple[Any, ...]
+    ) -> SqlStorageCursor:
         columns: list[str] = []
 
         def trace(cursor: apsw.Cursor, _sql: str, _binds: Any) -> bool:
@@ -114,8 +125,12 @@ class SqlStorage:
         before = conn.total_changes()
         db.user_sql = True
         db.denied = None
+        timer = db.timer
+        timer.start()
         try:
             rows = list(cursor.execute(query, [_bind_value(b) for b in bindings]))
+        except apsw.InterruptError as exc:
+            raise SqlStorageError(STOPPED_MESSAGE if timer.stopped else TIME_LIMIT_MESSAGE) from exc
         except apsw.BindingsError as exc:
             raise SqlStorageError("Wrong number of parameter bindings for SQL query.") from exc
         except apsw.AuthError as exc:
@@ -129,6 +144,7 @@ class SqlStorage:
             where = f" at offset {offset}" if isinstance(offset, int) and offset >= 0 else ""
             raise SqlStorageError(f"{message}{where}: SQLITE_{_code_name(exc)}") from exc
         finally:
+            timer.idle()
             db.user_sql = False
         return SqlStorageCursor(columns, rows, conn.total_changes() - before)
 

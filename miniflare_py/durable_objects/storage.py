@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import apsw
+
+from ..v8 import deserialize, serialize
 from .database import KV_TABLE, ObjectDatabase
 from .sql import SqlStorage
-from .v8 import deserialize, serialize
 
 if TYPE_CHECKING:
     from .alarms import AlarmScheduler
@@ -110,16 +112,17 @@ class _Operations:
         else:
             entries = [(_check_key(key), _encode(value))]
         db = self._db
-        if len(entries) == 1:
-            db.conn.execute(_PUT, entries[0])
-            return
-        finish = db.savepoint()
-        try:
-            db.conn.executemany(_PUT, entries)
-        except BaseException:
-            finish(False)
-            raise
-        finish(True)
+        with db.writing() as conn:
+            if len(entries) == 1:
+                conn.execute(_PUT, entries[0])
+                return
+            finish = db.savepoint()
+            try:
+                conn.executemany(_PUT, entries)
+            except BaseException:
+                finish(False)
+                raise
+            finish(True)
 
     async def delete(self, key: Any, options: Any = None, **_kwargs: Any) -> bool | int:
         """True if the key existed; for a list of keys, how many existed."""
@@ -129,19 +132,22 @@ class _Operations:
         db = self._db
         if isinstance(key, list | tuple):
             keys = [_check_key(k) for k in key]
-            finish = db.savepoint()
-            count = 0
-            try:
-                for k in keys:
-                    db.conn.execute(_DELETE, (k,))
-                    count += db.conn.changes()
-            except BaseException:
-                finish(False)
-                raise
-            finish(True)
+            with db.writing() as conn:
+                finish = db.savepoint()
+                count = 0
+                try:
+                    for k in keys:
+                        conn.execute(_DELETE, (k,))
+                        count += conn.changes()
+                except BaseException:
+                    finish(False)
+                    raise
+                finish(True)
             return count
-        db.conn.execute(_DELETE, (_check_key(key),))
-        return db.conn.changes() > 0
+        name = _check_key(key)
+        with db.writing() as conn:
+            conn.execute(_DELETE, (name,))
+            return conn.changes() > 0
 
     async def list(self, options: Any = None, **kwargs: Any) -> dict[str, Any]:
         """Entries in key order: `start`, `startAfter`, `end`, `prefix`, `reverse`, `limit`."""
@@ -247,7 +253,10 @@ class DurableObjectStorage(_Operations):
 
     async def deleteAll(self, options: Any = None) -> None:
         """Delete every key and every SQL table of this object (its alarm stays, as on the edge)."""
-        conn = self._db.conn
+        with self._db.writing() as conn:
+            self._delete_all(conn)
+
+    def _delete_all(self, conn: apsw.Connection) -> None:
         finish = self._db.savepoint()
         try:
             conn.execute(f"DELETE FROM {KV_TABLE}")

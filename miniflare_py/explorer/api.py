@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -61,7 +61,7 @@ _PAGE_HEADERS = {
 }
 
 
-def is_quiet(scope: dict[str, Any]) -> bool:
+def is_quiet(scope: Mapping[str, Any]) -> bool:
     """Whether the server leaves this request out of its log: the page's own reads (it polls
     every second); what changes state is logged like any request."""
     return scope["method"] in ("GET", "HEAD") and scope["path"].startswith(EXPLORER_PATH)

@@ -39,7 +39,7 @@ PENDING_SCHEMA: Final = (
 DROP_WRITTEN: Final = (
     "DELETE FROM _pyflare_unwritten WHERE blob_id IN (SELECT value FROM json_each(?))"
 )
-_PENDING = "SELECT blob_id, value FROM _pyflare_unwritten"
+_PENDING_IDS = "SELECT blob_id FROM _pyflare_unwritten"
 _PENDING_VALUE = "SELECT value FROM _pyflare_unwritten WHERE blob_id = ?"
 
 #: The writer starts once no value was staged for this long (seconds), or once this many values
@@ -222,10 +222,15 @@ class FileWriter:
         while self._discarded:
             discarded.add(self._discarded.popleft())
         if self._scan:
-            # values committed by a process that is gone (or that has not written them yet)
-            for blob_id, value in connection.execute(_PENDING):
+            # values committed by a process that is gone (or that has not written them yet):
+            # their ids first, then each value in a read of its own, so that no read spans the
+            # writing of the files (a long read keeps SQLite from checkpointing past it)
+            ids = [str(row[0]) for row in connection.execute(_PENDING_IDS).fetchall()]
+            for blob_id in ids:
                 if blob_id not in discarded and _safe(blob_id):
-                    self._files.write(blob_id, value)
+                    found = connection.execute(_PENDING_VALUE, (blob_id,)).fetchall()
+                    if found and isinstance(found[0][0], bytes):
+                        self._files.write(blob_id, found[0][0])
                 self._done.append(blob_id)
             self._scan = False
         while self._staged:

@@ -223,7 +223,7 @@ def _check_cache_ttl(method: str, cache_ttl: int | None) -> None:
         )
 
 
-class KvNamespace(_BindingBase):  # type: ignore[misc]
+class KvNamespace(_BindingBase):
     """One KV namespace, as `env.<binding>` (see the module docstring)."""
 
     #: The JavaScript class a worker's `env.KV` is on Cloudflare (the SDK names it in errors).

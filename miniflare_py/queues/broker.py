@@ -60,7 +60,7 @@ class _Deadline:
 
     __slots__ = ("_clock", "_due", "_handle", "at")
 
-    def __init__(self, clock: Clock, due: Callable[[], None]) -> None:
+    def __init__(self, clock: Clock, due: Callable[[], object]) -> None:
         self._clock = clock
         self._due = due
         self._handle: TimerHandle | None = None

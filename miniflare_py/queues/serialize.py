@@ -11,7 +11,8 @@
 
 The serialized size (what the 128000-byte limit counts) is the length of what is stored, except
 for `v8`: its size is the length of V8's structured clone of the value, as the edge measures it
-(`v8_size`), whatever pyflare stores.
+(`miniflare_py.v8.serialized_size`, the codec Durable Object storage writes with), whatever
+pyflare stores.
 
 Strings follow JavaScript, where a Python `str` becomes UTF-16: two surrogate code points that
 make a pair are one character, and a lone surrogate (a `str` may hold one, UTF-8 cannot) becomes
@@ -49,10 +50,11 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
+from ..v8 import DataCloneError, serialized_size
 from ..workers.jsdict import JsDict
 from .errors import QueueSendError, QueueSendTypeError
 
-__all__ = ["CONTENT_TYPES", "decode", "encode", "encode_sized", "parse_content_type", "v8_size"]
+__all__ = ["CONTENT_TYPES", "decode", "encode", "encode_sized", "parse_content_type"]
 
 CONTENT_TYPES: Final = ("text", "bytes", "json", "v8")
 
@@ -125,7 +127,14 @@ def encode(body: Any, content_type: str) -> bytes:
 def encode_sized(body: Any, content_type: str) -> tuple[bytes, int]:
     """`encode(body, content_type)` and the message's size as the edge counts it."""
     data = encode(body, content_type)
-    return data, (v8_size(body) if content_type == "v8" else len(data))
+    if content_type != "v8":
+        return data, len(data)
+    try:
+        return data, serialized_size(body)
+    except DataCloneError as exc:  # a dict key JavaScript cannot turn into a property key
+        raise QueueSendError(
+            f'Queue send failed: Content Type "v8" cannot serialize it: {exc}'
+        ) from None
 
 
 def _escape_surrogates(text: str) -> str:
@@ -202,134 +211,3 @@ def _untag(value: Any) -> Any:
     if tag == "f":
         return float(inner)
     raise ValueError(f"unknown v8 tag {tag!r} in a stored queue message")
-
-
-# -- the size of V8's structured clone ---------------------------------------------------------
-#
-# workerd serializes a v8 body with V8's ValueSerializer (wire format 15, with its header), and
-# the limit counts those bytes. A Python value reaches it as the SDK converts it (`python_to_rpc`):
-# dict -> Object, list / tuple -> Array, set -> Set, bytes -> Uint8Array, datetime -> Date,
-# int beyond 2**53 -> BigInt. `v8_size` adds up what the serializer would write for that value.
-
-_WIRE_VERSION = 15
-# Integers V8 keeps as small integers (31 bits with pointer compression, as workerd builds V8).
-_SMI_MIN, _SMI_MAX = -(2**30), 2**30 - 1
-_MAX_SAFE = 2**53
-_MAX_INDEX = 2**32 - 2
-
-
-def _varint(n: int) -> int:
-    """Bytes of an unsigned LEB128 varint."""
-    return max(1, (n.bit_length() + 6) // 7)
-
-
-def _zigzag(n: int) -> int:
-    return (n << 1) ^ (n >> 31)
-
-
-def v8_size(value: Any) -> int:
-    """Bytes of V8's structured clone (wire format 15, header included) of `value`."""
-    sizer = _V8Sizer()
-    sizer.add(value)
-    return sizer.size
-
-
-class _V8Sizer:
-    def __init__(self) -> None:
-        self.size = 1 + _varint(_WIRE_VERSION)  # header: 0xFF, version
-        self._ids: dict[int, int] = {}  # id() of a container -> its object id
-        self._keep: list[Any] = []  # keeps ids stable while sizing
-
-    def _object(self, value: Any) -> bool:
-        """Give `value` the next object id; True when it was seen before (a back-reference)."""
-        known = self._ids.get(id(value))
-        if known is not None:
-            self.size += 1 + _varint(known)
-            return True
-        self._ids[id(value)] = len(self._ids)
-        self._keep.append(value)
-        return False
-
-    def _number(self, value: float | int) -> None:
-        if isinstance(value, int) or (math.isfinite(value) and value.is_integer()):
-            n = int(value)
-            if _SMI_MIN <= n <= _SMI_MAX:
-                self.size += 1 + _varint(_zigzag(n) & 0xFFFFFFFF)
-                return
-        self.size += 9  # tag + IEEE double
-
-    def _string(self, text: str) -> None:
-        if text.isascii() or max(map(ord, text)) < 256:
-            self.size += 1 + _varint(len(text)) + len(text)
-            return
-        length = len(text.encode("utf-16-le", "surrogatepass"))
-        if (self.size + 1 + _varint(length)) & 1:
-            self.size += 1  # padding, so the two-byte characters are aligned
-        self.size += 1 + _varint(length) + length
-
-    def _key(self, key: Any) -> None:
-        """A property key of an object: array indices are written as numbers."""
-        if isinstance(key, bool) or key is None:
-            key = "true" if key is True else "false" if key is False else "null"
-        if isinstance(key, int) and 0 <= key <= _MAX_INDEX:
-            self._number(key)
-            return
-        text = key if isinstance(key, str) else _js_key(key)
-        if text.isdigit() and (text == "0" or text[0] != "0") and int(text) <= _MAX_INDEX:
-            self._number(int(text))
-        else:
-            self._string(text)
-
-    def add(self, value: Any) -> None:
-        if value is None or isinstance(value, bool):
-            self.size += 1
-        elif isinstance(value, int):
-            if -_MAX_SAFE <= value <= _MAX_SAFE:
-                self._number(value)
-            else:  # a BigInt: tag, bitfield (byte length and sign), 64-bit digits
-                length = 8 * -(-abs(value).bit_length() // 64)
-                self.size += 1 + _varint(length << 1 | (value < 0)) + length
-        elif isinstance(value, float):
-            self._number(value)
-        elif isinstance(value, str):
-            self._string(value)
-        elif self._object(value):
-            return
-        elif isinstance(value, list | tuple):
-            # dense array: tag, length, elements, end tag, property count 0, length
-            self.size += 1 + _varint(len(value))
-            for item in value:
-                self.add(item)
-            self.size += 2 + _varint(len(value))
-        elif isinstance(value, dict):
-            self.size += 1  # begin object
-            for key, item in value.items():
-                self._key(key)
-                self.add(item)
-            self.size += 1 + _varint(len(value))
-        elif isinstance(value, set | frozenset):
-            self.size += 1
-            for item in value:
-                self.add(item)
-            self.size += 1 + _varint(len(value))
-        elif isinstance(value, bytes | bytearray | memoryview):
-            n = memoryview(value).nbytes
-            self._ids[id(object())] = len(self._ids)  # the view's ArrayBuffer is an object too
-            # ArrayBuffer: tag, length, bytes; then the Uint8Array view on it: tag, subtag,
-            # offset, length, flags.
-            self.size += 1 + _varint(n) + n + 3 + _varint(0) + _varint(n)
-        elif isinstance(value, datetime):
-            self.size += 9  # tag + time value as a double
-        else:  # encode() has refused it already
-            self.size += 1
-
-
-def _js_key(key: Any) -> str:
-    """`String(key)` in JavaScript, for the keys JSON and SDK conversion allow."""
-    if isinstance(key, float):
-        if key.is_integer() and abs(key) < 1e21:
-            return str(int(key))
-        return repr(key)
-    if isinstance(key, tuple | list):
-        return ",".join(_js_key(k) if not isinstance(k, str) else k for k in key)
-    return str(key)

@@ -26,11 +26,12 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import apsw
 
 from ..bindings.persist import plugin_path
+from ..sqlvalues import SqlRow
 from ..state import FileGuard, StateError, StateLock, open_error
 
 __all__ = [
@@ -53,6 +54,24 @@ Counts = dict[str, dict[str, int]]
 class StoreError(Exception):
     """A store could not be written or read now (disk full, I/O error, file deleted); nothing of
     the failed write was kept. `str(error)` is one line naming the file."""
+
+
+def _record(row: SqlRow) -> Record:
+    """A `messages` row (in `load()`'s column order) as a Record. The table's column types
+    (INTEGER, TEXT, BLOB, REAL) fix what SQLite hands back; `in_flight` is stored as 0/1."""
+    seq, id_, queue, content_type, data, size, timestamp, attempts, available_at, in_flight = row
+    return Record(
+        cast(int, seq),
+        cast(str, id_),
+        cast(str, queue),
+        cast(str, content_type),
+        cast(bytes, data),
+        cast(int, size),
+        cast(float, timestamp),
+        cast(int, attempts),
+        cast(float, available_at),
+        bool(in_flight),
+    )
 
 
 def queue_store_path(persist_root: Path) -> Path:
@@ -345,7 +364,7 @@ class SqliteStore:
                 "SELECT seq, id, queue, content_type, body, size, timestamp, attempts, "
                 "available_at, in_flight FROM messages ORDER BY seq"
             ).fetchall()
-            records = [Record(*row[:9], bool(row[9])) for row in rows]
+            records = [_record(row) for row in rows]
             counts = {
                 row[0]: dict(zip(COUNTERS, row[1:], strict=True))
                 for row in self._db.execute("SELECT * FROM counters")

@@ -8,6 +8,7 @@ storage class; pyflare reports "Standard" when the column is NULL).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -129,7 +130,7 @@ class MetadataStore:
                 f"INSERT OR REPLACE INTO _mf_objects ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 row,
             )
-            return old
+        return old
 
     def _blobs_of(self, key: str) -> list[str]:
         """Forget the blobs the object `key` has now (its body or its parts); returns them."""
@@ -152,7 +153,7 @@ class MetadataStore:
             for key in keys:
                 old.extend(self._blobs_of(key))
                 self.conn.execute("DELETE FROM _mf_objects WHERE key = ?", (key,))
-            return old
+        return old
 
     def list(self, prefix: str, start_after: str | None) -> Iterator[Row]:
         """Objects whose key starts with `prefix`, after `start_after`, in key order."""
@@ -181,10 +182,11 @@ class MetadataStore:
             "WHERE upload_id = ? AND key = ?",
             (upload_id, key),
         ):
-            return row
+            http, custom, state = row
+            return str(http), str(custom), int(state)
         return None
 
-    def put_part(self, upload_id: str, key: str, part: Part) -> list[str]:
+    def put_part(self, upload_id: str, key: str, part: Part) -> builtins.list[str]:
         """Record a part (replacing one with its number); returns the replaced part's blob."""
         with self.conn:
             found = self.upload(upload_id, key)
@@ -203,7 +205,7 @@ class MetadataStore:
                 "size, etag, checksum_md5) VALUES (?, ?, ?, ?, ?, ?)",
                 (upload_id, *part),
             )
-            return old
+        return old
 
     def parts(self, upload_id: str) -> dict[int, Part]:
         return {
@@ -215,7 +217,9 @@ class MetadataStore:
             )
         }
 
-    def complete_upload(self, upload_id: str, row: Row, part_numbers: list[int]) -> list[str]:
+    def complete_upload(
+        self, upload_id: str, row: Row, part_numbers: builtins.list[int]
+    ) -> builtins.list[str]:
         """Make `row` the object, its body the given parts; returns blobs no longer named."""
         old = self._blobs_of(row.key)
         self.conn.execute(
@@ -236,7 +240,7 @@ class MetadataStore:
         self._set_state(upload_id, COMPLETED)
         return old
 
-    def abort_upload(self, upload_id: str) -> list[str]:
+    def abort_upload(self, upload_id: str) -> builtins.list[str]:
         with self.conn:
             old = [
                 b
@@ -246,7 +250,7 @@ class MetadataStore:
                 )
             ]
             self._set_state(upload_id, ABORTED)
-            return old
+        return old
 
     def _set_state(self, upload_id: str, state: int) -> None:
         self.conn.execute(

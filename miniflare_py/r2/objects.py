@@ -230,9 +230,9 @@ class R2ObjectBody(R2Object):
 
     async def blob(self) -> Any:
         data = self._read_all()
-        content_type = (self.httpMetadata or {}).get("contentType") or ""
+        content_type = (self.httpMetadata or JsDict()).get("contentType") or ""
         try:
-            from ..workers import Blob  # type: ignore[attr-defined]
+            from ..workers import Blob
         except ImportError:
             return data
         return Blob([data], content_type=content_type)

@@ -36,13 +36,13 @@ class _MemoryBucket(R2Bucket):
     folder (removed on close), so large bodies still never sit in RAM."""
 
     def __init__(self, name: str, now: Callable[[], float]) -> None:
-        self._blobs = _ScratchBlobStore()
-        super().__init__(name, MetadataStore(None), self._blobs, now)
+        self._scratch_blobs = _ScratchBlobStore()
+        super().__init__(name, MetadataStore(None), self._scratch_blobs, now)
 
     def close(self) -> None:
         super().close()
-        if self._blobs.scratch is not None:
-            shutil.rmtree(self._blobs.scratch, ignore_errors=True)
+        if self._scratch_blobs.scratch is not None:
+            shutil.rmtree(self._scratch_blobs.scratch, ignore_errors=True)
 
 
 def open_bucket(

@@ -471,7 +471,7 @@ class WebSocket(JsProxy):
     def serializeAttachment(self, value: Any) -> None:
         """Keep a structured-clone copy of `value` with the socket (it outlives the Durable
         Object's instance, not a restart); at most 16 KiB once serialized."""
-        from ..durable_objects.v8 import serialize
+        from ..v8 import serialize
 
         data = serialize(value)
         if len(data) > MAX_ATTACHMENT_BYTES:
@@ -487,7 +487,7 @@ class WebSocket(JsProxy):
 
     def deserializeAttachment(self) -> Any:
         """A fresh copy of the value last given to `serializeAttachment()`, or None."""
-        from ..durable_objects.v8 import deserialize
+        from ..v8 import deserialize
 
         return None if self._attachment is None else deserialize(self._attachment)
 

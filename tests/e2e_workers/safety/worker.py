@@ -1,6 +1,6 @@
 from urllib.parse import parse_qs, urlparse
 
-from workers import Response, WorkerEntrypoint
+from workers import DurableObject, Response, WorkerEntrypoint
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, src TEXT NOT NULL)",
@@ -9,11 +9,34 @@ SCHEMA = (
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
 
 
+class Notes(DurableObject):
+    """Notes in the object's own SQL database, and a query that never ends."""
+
+    async def add(self, text):
+        sql = self.ctx.storage.sql
+        sql.exec("CREATE TABLE IF NOT EXISTS notes (text TEXT NOT NULL)")
+        sql.exec("INSERT INTO notes (text) VALUES (?)", text)
+        return sql.exec("SELECT count(*) AS n FROM notes").one()["n"]
+
+    async def runaway(self):
+        print("runaway object query started", flush=True)
+        return self.ctx.storage.sql.exec(RUNAWAY).one()
+
+
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         url = urlparse(request.url)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         db = self.env.DB
+        if url.path.startswith("/notes/"):
+            notes = self.env.NOTES.getByName("notes")
+            try:
+                if url.path == "/notes/add":
+                    return Response.json({"notes": await notes.add("a note")})
+                await notes.runaway()
+            except Exception as exc:
+                return Response.json({"type": type(exc).__name__, "error": str(exc)}, status=500)
+            return Response.json({"error": None})
         if url.path == "/runaway":
             print("runaway query started", flush=True)
             try:
