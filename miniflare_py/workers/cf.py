@@ -76,4 +76,5 @@ def _js(value: Any) -> Any:
 
 def default_cf() -> JsObject:
     """A new copy of the local `cf` object (attribute and item access, `to_py()`)."""
-    return _js(copy.deepcopy(_DEFAULT))
+    cf: JsObject = _js(copy.deepcopy(_DEFAULT))
+    return cf

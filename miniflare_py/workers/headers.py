@@ -23,7 +23,7 @@ from .jsheaders import HeaderPairs, combined, get_combined
 __all__ = ["HeaderMessage"]
 
 
-class HeaderMessage(http.client.HTTPMessage, Mapping):  # type: ignore[misc]
+class HeaderMessage(http.client.HTTPMessage, Mapping[str, Any]):
     """An `http.client.HTTPMessage` (and `Mapping`) over a request's or response's headers."""
 
     # email.message.Message's per-instance state, as class defaults: its __init__ is not run.
@@ -66,7 +66,7 @@ class HeaderMessage(http.client.HTTPMessage, Mapping):  # type: ignore[misc]
 
     # fast paths while nothing was written (the common case)
 
-    def get(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, failobj: Any = None) -> Any:
         if self._merged is None:
             key = name.lower()
             if key == "set-cookie":
@@ -86,7 +86,7 @@ class HeaderMessage(http.client.HTTPMessage, Mapping):  # type: ignore[misc]
             return any(k == key for k, _ in self._raw)
         return super().__contains__(name)
 
-    def get_all(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+    def get_all(self, name: str, failobj: Any = None) -> Any:
         values = [v for k, v in self._headers if k.lower() == name.lower()]
         return values or failobj
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class JsDict(dict):
+class JsDict(dict[str, Any]):
     """A `dict` whose keys can also be read and written as attributes.
 
     On Cloudflare's Python Workers, D1 results are JavaScript objects proxied into Python, so a

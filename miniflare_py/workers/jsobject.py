@@ -316,4 +316,5 @@ def to_entries(value: Any) -> Iterable[tuple[Any, Any]]:
     """Entries of a mapping, a JS object, or an iterable of pairs."""
     if isinstance(value, Mapping):
         return value.items()
-    return value
+    pairs: Iterable[tuple[Any, Any]] = value
+    return pairs

@@ -83,7 +83,7 @@ class FetchResponse(_PyodideFetchResponse):
         return self.js_response
 
     @property
-    def headers(self) -> HeaderMessage:  # type: ignore[override]
+    def headers(self) -> HeaderMessage:
         """A snapshot: case-insensitive, a missing header is None, `get_all()` for repeats."""
         return http_message(self.js_response._pairs)  # type: ignore[no-any-return]
 
@@ -140,7 +140,7 @@ class FetchResponse(_PyodideFetchResponse):
             raise _python_error(exc) from exc
         return Response(JsResponse._make(text.encode(), code, status_text or "", pairs))
 
-    def json(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def json(self, *args: Any, **kwargs: Any) -> Any:
         """`await response.json()` reads the body; `Response.json(data, status=...)` (called
         on the class) builds a JSON response, as `from_json` does."""
         if isinstance(self, _PyodideFetchResponse):

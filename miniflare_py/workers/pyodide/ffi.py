@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ..context import current_loop
 from ..jsbuffer import JsBuffer, TypedArray, Uint8Array
@@ -127,7 +127,7 @@ class JsMap(dict, JsProxy):  # type: ignore[type-arg]
 
     __slots__ = ()
 
-    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: Any, default: Any = None) -> Any:
         return dict.get(self, key, default)
 
     def set(self, key: Any, value: Any) -> JsMap:
@@ -357,11 +357,11 @@ def run_sync(x: Awaitable[T], /) -> T:
         running = None
     home = current_loop.get()
     if running is None and home is not None and home.is_running():
-        return asyncio.run_coroutine_threadsafe(_await(awaitable), home).result()
+        return cast(T, asyncio.run_coroutine_threadsafe(_await(awaitable), home).result())
     if running is None:
-        return asyncio.run(_await(awaitable))
+        return cast(T, asyncio.run(_await(awaitable)))
     future = _helper_pool().submit(asyncio.run, _await(awaitable))
-    return future.result()
+    return cast(T, future.result())
 
 
 def can_run_sync() -> bool:

@@ -54,14 +54,14 @@ class PyodideFuture(asyncio.Future):  # type: ignore[type-arg]
         return self.then(passthrough, rethrow)
 
 
-class PyodideTask(asyncio.Task, PyodideFuture):  # type: ignore[type-arg,misc]
+class PyodideTask(asyncio.Task, PyodideFuture):  # type: ignore[type-arg]
     """An asyncio Task that is also a `PyodideFuture`."""
 
 
-class WebLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+class WebLoop(asyncio.SelectorEventLoop):
     """Pyodide's loop class. A worker here runs on asyncio's usual loop, which is not one of
     these: code that checks for a WebLoop keeps its plain-asyncio path."""
 
 
-class WebLoopPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[name-defined,misc]
+class WebLoopPolicy(asyncio.DefaultEventLoopPolicy):
     """asyncio's default policy (Pyodide's installs a WebLoop)."""
