@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding, LoggedError
 from ..clock import spawn
-from .alarms import ALARM_FAILED
 from .config import (
     DurableObjectBindingConfig,
     DurableObjectsSection,
     check_durable_objects,
     parse_durable_objects,
 )
-from .database import DatabasePool
-from .handle import DurableObjectsHandle
-from .namespace import DurableObjectNamespace
-from .objects import ObjectClass, ObjectHost
 
 if TYPE_CHECKING:
+    # Namespaces, objects and their storage are imported when a config first opens one.
     from ..worker import Worker
+    from .database import DatabasePool
+    from .handle import DurableObjectsHandle
+    from .namespace import DurableObjectNamespace
+    from .objects import ObjectClass
 
 __all__ = ["DurableObjectsBinding", "DurableObjectsInstance"]
 
@@ -38,6 +38,11 @@ class DurableObjectsInstance(BindingInstance):
         section: DurableObjectsSection,
         previous: DurableObjectsInstance | None,
     ) -> None:
+        from .database import DatabasePool
+        from .handle import DurableObjectsHandle
+        from .namespace import DurableObjectNamespace
+        from .objects import ObjectHost
+
         self.host = host
         self.section = section
         self.object_host = ObjectHost(host)
@@ -69,6 +74,8 @@ class DurableObjectsInstance(BindingInstance):
         inherited: dict[str, ObjectClass],
         folder: Any,
     ) -> ObjectClass:
+        from .objects import ObjectClass
+
         existing = self.classes.get(unique_key) or inherited.pop(unique_key, None)
         if existing is not None and existing.class_name == binding.class_name:
             existing.host = self.object_host  # a config reload: keep objects and their storage
@@ -131,6 +138,8 @@ class DurableObjectsInstance(BindingInstance):
         return []
 
     def judge(self, *, drained: bool, logged: LoggedError) -> list[Finding]:
+        from .alarms import ALARM_FAILED
+
         failures = self._handle.alarm_failures
         if not failures:
             return []
