@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any
 from ..lazy import export_dir, load_export
 
 if TYPE_CHECKING:
-    from .binding import Ai, AiBinding
+    from .binding import AiBinding
     from .catalogue import ModelInfo, all_models, lookup
+    from .env_binding import Ai
     from .errors import AiInternalError, AiNotEmulatedError, InferenceUpstreamError
     from .handle import AiCall, AiHandle
 
 # Each public name and the submodule that holds it, imported on first use (see `lazy`).
 _EXPORTS = {
-    "Ai": ".binding",
+    "Ai": ".env_binding",
     "AiBinding": ".binding",
     "AiCall": ".handle",
     "AiHandle": ".handle",
