@@ -34,7 +34,6 @@ from .explorer.paths import is_explorer_path, is_quiet
 from .logs import log_fast
 from .runtime import Miniflare
 from .server_assets import serve_asset
-from .server_websocket import serve_websocket, websocket_without_upgrade
 from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
 from .workers import Request, Response
@@ -65,6 +64,8 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
+                from .server_websocket import serve_websocket  # on the first upgrade
+
                 await serve_websocket(runtime, scope, receive, send)
             else:
                 await internal(scope, receive, send)
@@ -108,6 +109,8 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
             error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
             response = _error_response(details)
         if response.js_response.webSocket is not None:  # a 101 to a request without Upgrade
+            from .server_websocket import websocket_without_upgrade
+
             response = _error_response(websocket_without_upgrade(request))
         await _send_response(response, send)
         if http_log.isEnabledFor(logging.INFO):
