@@ -1,5 +1,8 @@
 """The `pyflare` command: click groups only; each command lives in `miniflare_py.commands`.
 
+A command's module is imported when the command runs or is listed (`pyflare --help`), so
+`pyflare dev` does not pay for the D1, KV, R2 and queue verbs it does not run.
+
 How it ends: a user mistake is one line on stderr (`Error: ...`, exit 1, or 2 for a bad command
 line) and never a traceback; an exception nobody expected is a pyflare bug, so it prints its
 traceback and asks for a report (exit 1).
@@ -14,15 +17,47 @@ from typing import Any
 
 import click
 
-from .bindings import binding_types
-from .commands.check import check
-from .commands.dev import dev
 from .commands.options import color_option
 from .console import DISTRIBUTION, report_bug
 
+#: `pyflare`'s own commands as `module:attribute`; the attribute is the command's name.
+COMMANDS = {
+    "dev": "miniflare_py.commands.dev:dev",
+    "check": "miniflare_py.commands.check:check",
+}
+
+
+def command_specs() -> dict[str, str]:
+    """Every command `pyflare` has, by name: its own, then each binding type's verbs
+    (`BindingType.cli_command`, `pyflare d1 ...`), each as `module:attribute` (the attribute is
+    the command's name)."""
+    from .bindings import binding_types
+
+    specs = dict(COMMANDS)
+    for binding_type in binding_types():
+        if binding_type.cli_command is not None:
+            specs[binding_type.cli_command.rpartition(":")[2]] = binding_type.cli_command
+    return specs
+
 
 class PyflareGroup(click.Group):
-    """click's group, with one-line usage errors and a bug report for unexpected exceptions."""
+    """click's group, with one-line usage errors and a bug report for unexpected exceptions,
+    whose commands are imported on first use (see `command_specs`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *command_specs()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            # `pyflare dev` and `pyflare check` need not import the registry to be found.
+            spec = COMMANDS.get(cmd_name) or command_specs().get(cmd_name)
+            if spec is None:
+                return None
+            module, _, attribute = spec.partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return command
 
     def main(  # type: ignore[override]
         self,
@@ -64,12 +99,3 @@ class PyflareGroup(click.Group):
 @color_option
 def main() -> None:
     """pyflare: Cloudflare Workers with Queues and D1, for Python, on your machine."""
-
-
-main.add_command(dev)
-main.add_command(check)
-# Each binding type brings its own verbs (`pyflare d1 ...`, `pyflare queues ...`).
-for _binding_type in binding_types():
-    if _binding_type.cli_command is not None:
-        _module, _, _name = _binding_type.cli_command.partition(":")
-        main.add_command(getattr(importlib.import_module(_module), _name))

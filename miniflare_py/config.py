@@ -21,8 +21,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import json5
-
 from .bindings import binding_types, config_export, emulated_keys
 from .bindings.unemulated import INHERITED_KEYS, not_emulated_message, unemulated_bindings
 from .config_base import ConfigError, ConfigReader, WorkerConfig, join_key, show_value
@@ -296,6 +294,8 @@ class _Loader(ConfigReader):
         else:
             if not text.strip():
                 raise self.error("invalid JSON at line 1: the file is empty")
+            import json5  # only a wrangler.json(c) needs it
+
             try:
                 data = json5.loads(text)
             except ValueError as exc:

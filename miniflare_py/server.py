@@ -3,8 +3,8 @@
 Internal routes are a Starlette app: `/__pyflare/queues` (queue stats as JSON), wrangler's
 `/__scheduled` and `/cdn-cgi/handler/scheduled` and current Miniflare's `/cdn-cgi/local/scheduled`
 to fire the `scheduled` handler by hand, and the Local Explorer (`/cdn-cgi/local/explorer`, see
-`miniflare_py.explorer`). Every `/cdn-cgi/` path is pyflare's, as at the edge, where a worker
-never sees one.
+`miniflare_py.explorer`, imported on the first request to it). Every `/cdn-cgi/` path is
+pyflare's, as at the edge, where a worker never sees one.
 Everything else goes to the worker through a lean ASGI path, since it is the hot one; WebSocket
 upgrades go to the worker through `server_websocket`.
 
@@ -30,11 +30,10 @@ from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .explorer.api import explorer_routes, is_quiet
+from .explorer.paths import is_explorer_path, is_quiet
 from .logs import log_fast
 from .runtime import Miniflare
 from .server_assets import serve_asset
-from .server_websocket import serve_websocket, websocket_without_upgrade
 from .tracebacks import errors_of, format_user_exception
 from .worker import WorkerLoadError
 from .workers import Request, Response
@@ -65,6 +64,8 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
+                from .server_websocket import serve_websocket  # on the first upgrade
+
                 await serve_websocket(runtime, scope, receive, send)
             else:
                 await internal(scope, receive, send)
@@ -108,6 +109,8 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
             error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
             response = _error_response(details)
         if response.js_response.webSocket is not None:  # a 101 to a request without Upgrade
+            from .server_websocket import websocket_without_upgrade
+
             response = _error_response(websocket_without_upgrade(request))
         await _send_response(response, send)
         if http_log.isEnabledFor(logging.INFO):
@@ -116,7 +119,26 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
     return app
 
 
-def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
+def _internal_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
+    """pyflare's own routes; the Local Explorer's (whose paths no other route shares) are
+    built on the first request to one of them, so a server nobody browses never imports it."""
+    routes = _routes_app(runtime)
+    explorer: list[ASGIApp] = []
+
+    async def internal(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_explorer_path(scope["path"]):
+            if not explorer:
+                from .explorer.api import explorer_routes
+
+                explorer.append(Starlette(routes=explorer_routes(runtime)))
+            await explorer[0](scope, receive, send)
+        else:
+            await routes(scope, receive, send)
+
+    return internal
+
+
+def _routes_app(runtime: Callable[[], Miniflare]) -> Starlette:
     async def queue_stats(_: HTTPRequest) -> JSONResponse:
         return JSONResponse({name: dict(stats) for name, stats in runtime().queues.stats().items()})
 
@@ -145,7 +167,6 @@ def _internal_app(runtime: Callable[[], Miniflare]) -> Starlette:
             Route("/__scheduled", scheduled, methods=["GET", "POST"]),
             Route("/cdn-cgi/handler/scheduled", scheduled, methods=["GET", "POST"]),
             Route("/cdn-cgi/local/scheduled", scheduled, methods=["GET", "POST"]),
-            *explorer_routes(runtime),
         ]
     )
 

@@ -9,11 +9,14 @@ This runs on the raw ASGI scope, before any `Request` is built, since it is a ho
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.types import Scope, Send
 
-from .assets import AssetServer
-from .runtime import Miniflare
+if TYPE_CHECKING:
+    # Only a worker with `[assets]` imports the asset server (its binding opens one).
+    from .assets import AssetServer
+    from .runtime import Miniflare
 
 __all__ = ["asset_folders", "refresh_assets", "serve_asset"]
 

@@ -2,127 +2,37 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding, LoggedError
-from ..workers.jsdict import JsDict
-from .backend_config import read_backend_config
-from .catalogue import TASKS
 from .config import AiConfig, parse_ai
-from .errors import AiInternalError
-from .handle import AiHandle
-from .local import LocalBackend
-from .openai_backend import OpenAIBackend
-from .runner import AiRunner
-from .sdk import BindingBase
 
-__all__ = ["Ai", "AiBinding", "WorkersAi"]
+if TYPE_CHECKING:
+    # The backends and the runner are imported when a config has `[ai]`.
+    from .env_binding import Ai
+    from .handle import AiHandle
+    from .runner import AiRunner
 
+__all__ = ["AiBinding", "WorkersAi"]
 
-class Ai(BindingBase):
-    """`env.AI`: Cloudflare's `Ai` binding class.
-
-    `await env.AI.run(model, inputs, options)`; inputs and options may also come as keyword
-    arguments, which fold into the last object as Pyodide folds them
-    (`run(model, prompt="hi")` is `run(model, {"prompt": "hi"})`).
-    """
-
-    _js_name = "Ai"
-
-    def __init__(self, runner: AiRunner) -> None:
-        self._runner = runner
-        self.aiGatewayLogId: str | None = None
-        self.lastRequestHttpStatusCode: int | None = None
-        self.lastRequestInternalStatusCode: int | None = None
-
-    @property
-    def lastRequestId(self) -> str | None:
-        return self._runner.last_request_id
-
-    async def run(self, model: Any, inputs: Any = None, options: Any = None, **kwargs: Any) -> Any:
-        if kwargs:
-            if inputs is None:
-                inputs = kwargs
-            elif options is None:
-                options = kwargs
-            else:
-                options = {**options, **kwargs}
-        runner = self._runner
-        if not isinstance(options, Mapping):
-            options = {}  # null, undefined: no options
-        try:
-            result = await runner.run(model, inputs, options)
-        except Exception as exc:
-            self.lastRequestHttpStatusCode = getattr(exc, "status", None) or 500
-            self.lastRequestInternalStatusCode = getattr(exc, "code", None)
-            raise
-        self.lastRequestHttpStatusCode = 200
-        return result
-
-    async def models(self, params: Any = None, **kwargs: Any) -> list[JsDict]:
-        """The model catalogue, filtered as the search API filters it (`task`, `search`,
-        `author`, `page`, `per_page`)."""
-        query = {**(params or {}), **kwargs}
-        found = []
-        for model in self._runner.handle.models():
-            task_name = TASKS.get(model.task, model.task)
-            if query.get("task") and str(query["task"]).lower() not in (
-                model.task,
-                task_name.lower(),
-            ):
-                continue
-            if query.get("search") and str(query["search"]).lower() not in model.name.lower():
-                continue
-            author = model.name.split("/")[1] if model.name.count("/") >= 2 else ""
-            if query.get("author") and str(query["author"]).lower() != author.lower():
-                continue
-            found.append(
-                JsDict(
-                    id=str(uuid.uuid5(uuid.NAMESPACE_URL, model.name)),
-                    source=1,
-                    name=model.name,
-                    description="",
-                    task=JsDict(
-                        id=str(uuid.uuid5(uuid.NAMESPACE_URL, model.task)),
-                        name=task_name,
-                        description="",
-                    ),
-                    tags=[],
-                    properties=[],
-                )
-            )
-        per_page = int(query.get("per_page") or len(found) or 1)
-        page = max(1, int(query.get("page") or 1))
-        return found[(page - 1) * per_page : page * per_page]
-
-    def gateway(self, gateway_id: str, options: Any = None) -> Any:
-        raise AiInternalError(
-            f"pyflare does not emulate AI Gateway (env.AI.gateway({gateway_id!r}))"
-        )
-
-    def autorag(self, autorag_id: str | None = None) -> Any:
-        raise AiInternalError("pyflare does not emulate AutoRAG (env.AI.autorag())")
-
-    def aiSearch(self) -> Any:
-        raise AiInternalError("pyflare does not emulate AI Search (env.AI.aiSearch())")
-
-    def toMarkdown(self, *args: Any, **kwargs: Any) -> Any:
-        raise AiInternalError("pyflare does not emulate Markdown conversion (env.AI.toMarkdown())")
-
-    def __repr__(self) -> str:
-        return f"<Ai backend={self._runner.backend.name}>"
+#: Which backend answers a worker without `[ai]` (`LocalBackend.name`); nothing calls it.
+_NO_BACKEND = "local"
 
 
 class WorkersAi(BindingInstance):
-    """The AI binding of one running worker (or none, when the config has no `[ai]`)."""
+    """The AI binding of one running worker (or none, when the config has no `[ai]`: then
+    there is no runner, only `mf.ai`'s empty log)."""
 
-    def __init__(self, config: AiConfig | None, handle: AiHandle, runner: AiRunner) -> None:
+    def __init__(self, config: AiConfig | None, handle: AiHandle, runner: AiRunner | None) -> None:
         self.config = config
         self._handle = handle
         self.runner = runner
-        self.ai = Ai(runner)
+        self.ai: Ai | None = None
+        if runner is not None:
+            from .env_binding import Ai
+
+            self.ai = Ai(runner)
 
     def env_values(self) -> Mapping[str, Any]:
         return {} if self.config is None else {self.config.binding: self.ai}
@@ -143,7 +53,8 @@ class WorkersAi(BindingInstance):
         return self._handle.report_lines()
 
     async def close(self, *, keep_state: bool = False) -> None:
-        await self.runner.backend.close()
+        if self.runner is not None:
+            await self.runner.backend.close()
 
 
 class AiBinding(BindingType):
@@ -165,10 +76,25 @@ class AiBinding(BindingType):
     def open(
         self, host: BindingHost, parsed: AiConfig | None, previous: BindingInstance | None
     ) -> WorkersAi:
+        from .handle import AiHandle
+
         # A restart (config edit) keeps the test controls and the log of calls.
         handle = previous.handle() if isinstance(previous, WorkersAi) else AiHandle()
-        remote = None if parsed is None else read_backend_config(host.config.secrets)
-        backend: Any = LocalBackend() if remote is None else OpenAIBackend(remote)
+        if parsed is None:
+            handle.backend = _NO_BACKEND
+            return WorkersAi(None, handle, None)
+        from .backend_config import read_backend_config
+        from .local import LocalBackend
+        from .runner import AiRunner
+
+        remote = read_backend_config(host.config.secrets)
+        backend: Any
+        if remote is None:
+            backend = LocalBackend()
+        else:
+            from .openai_backend import OpenAIBackend  # only for a model server in .dev.vars
+
+            backend = OpenAIBackend(remote)
         handle.backend = backend.name
         clock = host.clock
         return WorkersAi(parsed, handle, AiRunner(handle, backend, clock.now, clock.sleep))

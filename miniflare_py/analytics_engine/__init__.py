@@ -2,9 +2,27 @@
 with workerd's limits and errors; data points are kept in memory for tests
 (`mf.analytics_engine["DATASET"].data_points`)."""
 
-from .binding import AnalyticsEngineBinding, AnalyticsEngineDatasets
-from .config import AnalyticsEngineConfig, AnalyticsEngineSection
-from .dataset import AnalyticsEngineDataset, DataPoint, DatasetLog
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..lazy import export_dir, load_export
+
+if TYPE_CHECKING:
+    from .binding import AnalyticsEngineBinding, AnalyticsEngineDatasets
+    from .config import AnalyticsEngineConfig, AnalyticsEngineSection
+    from .dataset import AnalyticsEngineDataset, DataPoint, DatasetLog
+
+# Each public name and the submodule that holds it, imported on first use (see `lazy`).
+_EXPORTS = {
+    "AnalyticsEngineBinding": ".binding",
+    "AnalyticsEngineConfig": ".config",
+    "AnalyticsEngineDataset": ".dataset",
+    "AnalyticsEngineDatasets": ".binding",
+    "AnalyticsEngineSection": ".config",
+    "DataPoint": ".dataset",
+    "DatasetLog": ".dataset",
+}
 
 __all__ = [
     "AnalyticsEngineBinding",
@@ -15,3 +33,11 @@ __all__ = [
     "DataPoint",
     "DatasetLog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    return load_export(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return export_dir(__name__, _EXPORTS)

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
 from .config import AnalyticsEngineSection, parse_analytics_engine
-from .dataset import AnalyticsEngineDataset, DatasetLog
+
+if TYPE_CHECKING:
+    # The datasets are imported when a config first names one.
+    from .dataset import AnalyticsEngineDataset, DatasetLog
 
 __all__ = ["AnalyticsEngineBinding", "AnalyticsEngineDatasets"]
 
@@ -59,6 +62,8 @@ class AnalyticsEngineBinding(BindingType):
         logs: dict[str, DatasetLog] = {}
         bindings: dict[str, AnalyticsEngineDataset] = {}
         for ds in parsed.datasets:
+            from .dataset import AnalyticsEngineDataset, DatasetLog
+
             log = inherited.get(ds.dataset) or DatasetLog(ds.dataset)
             inherited[ds.dataset] = log
             logs[ds.binding] = log

@@ -4,15 +4,16 @@ and the asset server `pyflare dev` consults before the worker."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
 from ..config_base import ConfigError
 from .config import AssetsConfig, parse_assets
-from .fetcher import AssetsFetcher, to_response
-from .manifest import AssetsError
-from .responder import AssetServer
+
+if TYPE_CHECKING:
+    # The asset server (its manifest, pathspec) is imported when a config has `[assets]`.
+    from .responder import AssetServer
 
 __all__ = ["AssetsBinding", "StaticAssets"]
 
@@ -26,6 +27,8 @@ class StaticAssets(BindingInstance):
     def env_values(self) -> Mapping[str, Any]:
         if self.server is None or self.server.config.binding is None:
             return {}
+        from .fetcher import AssetsFetcher
+
         return {self.server.config.binding: AssetsFetcher(self.server)}
 
     def handle(self) -> AssetServer | None:
@@ -45,6 +48,8 @@ class StaticAssets(BindingInstance):
 
         if not self.server.goes_to_assets(str(request.method), path, header):
             return None
+        from .fetcher import to_response
+
         return to_response(self.server.respond(str(request.method), path, parts.query, header))
 
 
@@ -74,6 +79,9 @@ class AssetsBinding(BindingType):
     ) -> StaticAssets:
         if parsed is None:
             return StaticAssets(None)
+        from .manifest import AssetsError
+        from .responder import AssetServer
+
         config = host.config
         try:
             server = AssetServer(

@@ -4,6 +4,13 @@ A binding type (D1, Queues, KV, ...) is one sub-package with one `BindingType` s
 config loader asks it to parse the wrangler keys it owns; the runtime asks it to open what that
 config describes, put its objects into `env`, and close them again. Nothing outside the binding's
 own package names the binding type: `config.py` and `runtime.py` loop over the registry.
+
+Start-up cost: every start imports every registered type, and opens each one, used or not. So a
+type's `binding.py` imports only its config parsing at module level and imports what it opens
+(storage, env objects, its handle) inside `open()` once the parsed config asks for one; its
+package `__init__` finds its public names on first use (`miniflare_py.lazy`). A worker then pays
+for the binding types it uses only (`tests/test_lazy_imports.py`), but for Queues: its store may
+hold messages of queues an earlier config named, so it always opens its broker.
 """
 
 from __future__ import annotations

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding
 from .config import D1DatabaseConfig, D1Section, parse_d1
-from .database import D1Database
-from .persist import open_d1
+
+if TYPE_CHECKING:
+    # The databases (apsw, the engine) are imported when a config first opens one.
+    from .database import D1Database
 
 __all__ = ["D1Binding", "D1Databases"]
 
@@ -105,7 +107,11 @@ class D1Binding(BindingType):
         databases: dict[str, D1Database] = {}
         for db_config in parsed.databases:
             existing = inherited.pop(db_config.persist_id, None)
-            databases[db_config.binding] = existing or open_d1(db_config, host.persist_to)
+            if existing is None:
+                from .persist import open_d1  # only a config with databases imports them
+
+                existing = open_d1(db_config, host.persist_to)
+            databases[db_config.binding] = existing
         for leftover in inherited.values():
             leftover.close()
         return D1Databases(parsed, databases, host.config.root)

@@ -16,7 +16,7 @@ import secrets
 import time
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apsw
 
@@ -30,7 +30,6 @@ from ..sqlguard import (
 )
 from ..sqlvalues import SqlRow, int_value
 from ..state import FileGuard, StateError, open_error
-from ..walcheckpoint import WalCheckpointer
 from ..workers.jsdict import JsDict
 from .authorizer import Authorizer
 from .errors import (
@@ -46,6 +45,9 @@ from .errors import (
 )
 from .splitter import is_blank, split_statements, without_comments
 from .values import row_objects
+
+if TYPE_CHECKING:
+    from ..walcheckpoint import WalCheckpointer
 
 __all__ = ["SERVED_BY", "TIME_LIMIT", "Engine", "interrupt_queries", "resume_queries"]
 
@@ -186,6 +188,8 @@ class Engine:
         conn.set_busy_handler(self._busy)
         self.timer.install(conn)
         if path is not None:
+            from ..walcheckpoint import WalCheckpointer  # a database in memory has no WAL
+
             self._checkpointer = WalCheckpointer(path)
             self._checkpointer.attach(conn)
         conn.execute("PRAGMA foreign_keys=ON", can_cache=False)

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding, LoggedError
 from ..clock import spawn
-from .alarms import ALARM_FAILED
 from .config import (
     DurableObjectBindingConfig,
     DurableObjectsSection,
     check_durable_objects,
     parse_durable_objects,
 )
-from .database import DatabasePool
-from .handle import DurableObjectsHandle
-from .namespace import DurableObjectNamespace
-from .objects import ObjectClass, ObjectHost
 
 if TYPE_CHECKING:
+    # Namespaces, objects and their storage are imported when a config first opens one.
     from ..worker import Worker
+    from .database import DatabasePool
+    from .handle import DurableObjectsHandle
+    from .namespace import DurableObjectNamespace
+    from .objects import ObjectClass, ObjectHost
 
 __all__ = ["DurableObjectsBinding", "DurableObjectsInstance"]
 
@@ -30,7 +30,11 @@ log = logging.getLogger("miniflare_py")
 
 
 class DurableObjectsInstance(BindingInstance):
-    """The namespaces and objects of one running worker."""
+    """The namespaces and objects of one running worker.
+
+    A worker without Durable Objects imports none of their modules: the objects' host, the
+    database pool and `mf.durable_objects` are made when first needed.
+    """
 
     def __init__(
         self,
@@ -40,8 +44,9 @@ class DurableObjectsInstance(BindingInstance):
     ) -> None:
         self.host = host
         self.section = section
-        self.object_host = ObjectHost(host)
-        self.pool: DatabasePool = previous.pool if previous is not None else DatabasePool()
+        self._object_host: ObjectHost | None = None
+        #: Shared by every object's database; a config reload hands it on.
+        self.pool: DatabasePool | None = previous.pool if previous is not None else None
         inherited = dict(previous.classes) if previous is not None else {}
         self.classes: dict[str, ObjectClass] = {}
         self.namespaces: dict[str, DurableObjectNamespace] = {}
@@ -56,10 +61,21 @@ class DurableObjectsInstance(BindingInstance):
                 if binding.external
                 else self._class(binding, at, unique_key, inherited, folder)
             )
+            from .namespace import DurableObjectNamespace
+
             self.namespaces[binding.name] = DurableObjectNamespace(binding.name, owner, unique_key)
         for leftover in inherited.values():
             leftover.close()
-        self._handle = DurableObjectsHandle(self)
+        self._handle: DurableObjectsHandle | None = None
+
+    @property
+    def object_host(self) -> ObjectHost:
+        """What this worker's objects share (the env, the worker), made for the first class."""
+        if self._object_host is None:
+            from .objects import ObjectHost
+
+            self._object_host = ObjectHost(self.host)
+        return self._object_host
 
     def _class(
         self,
@@ -69,6 +85,8 @@ class DurableObjectsInstance(BindingInstance):
         inherited: dict[str, ObjectClass],
         folder: Any,
     ) -> ObjectClass:
+        from .objects import ObjectClass
+
         existing = self.classes.get(unique_key) or inherited.pop(unique_key, None)
         if existing is not None and existing.class_name == binding.class_name:
             existing.host = self.object_host  # a config reload: keep objects and their storage
@@ -78,6 +96,10 @@ class DurableObjectsInstance(BindingInstance):
             return existing
         if existing is not None:
             existing.close()
+        if self.pool is None:
+            from .database import DatabasePool
+
+            self.pool = DatabasePool()
         owner = ObjectClass(
             binding.class_name,
             unique_key,
@@ -103,10 +125,15 @@ class DurableObjectsInstance(BindingInstance):
         return self.namespaces
 
     def handle(self) -> DurableObjectsHandle:
+        if self._handle is None:
+            from .handle import DurableObjectsHandle
+
+            self._handle = DurableObjectsHandle(self)
         return self._handle
 
     async def start(self) -> None:
-        self.object_host.env = getattr(self.host, "env", None)
+        if self._object_host is not None:  # else there is no class to give the env to
+            self._object_host.env = getattr(self.host, "env", None)
         for owner in self.classes.values():
             owner.alarms.start()
 
@@ -127,11 +154,13 @@ class DurableObjectsInstance(BindingInstance):
     # pyflare check: `--drain` fires the alarms the requests set; an alarm() that raised fails.
 
     async def drain(self) -> list[Finding]:
-        await self._handle.drain_alarms()
+        await self.handle().drain_alarms()
         return []
 
     def judge(self, *, drained: bool, logged: LoggedError) -> list[Finding]:
-        failures = self._handle.alarm_failures
+        from .alarms import ALARM_FAILED
+
+        failures = self.handle().alarm_failures
         if not failures:
             return []
         return [

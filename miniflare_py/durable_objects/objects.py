@@ -22,8 +22,6 @@ from .errors import DurableObjectAbort, DurableObjectError, DurableObjectNotFoun
 from .gate import InputGate
 from .ids import DurableObjectId
 from .rpc import rpc_copy
-from .storage import DurableObjectStorage
-from .websockets import HibernatableWebSockets
 
 if TYPE_CHECKING:
     from ..bindings.base import BindingHost
@@ -141,6 +139,10 @@ class ObjectState:
     """One object: id, storage, gate, and the current instance (None until its first event)."""
 
     def __init__(self, owner: ObjectClass, object_id: DurableObjectId, db: ObjectDatabase) -> None:
+        # Storage and WebSockets are imported with the first object, not with the binding.
+        from .storage import DurableObjectStorage
+        from .websockets import HibernatableWebSockets
+
         self.owner = owner
         self.id = object_id
         self.db = db

@@ -2,6 +2,7 @@
 (DESIGN.md section 11).
 
 - `api`: the routes (page, API, OpenAPI document, redirect from `/cdn-cgi/explorer`);
+- `paths`: where the explorer answers (the server routes by it before importing the rest);
 - `openapi`: the OpenAPI 3.1 document, made from the endpoint declarations;
 - `local`: the worker's own view (invocations, crons, logs, the live snapshot);
 - `views/`: one view per binding type, named by `BindingType.explorer_view`;

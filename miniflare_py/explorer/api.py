@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -31,6 +31,7 @@ from .endpoints import (
 )
 from .local import LocalView
 from .openapi import API_PATH, document
+from .paths import EXPLORER_PATH, OLD_EXPLORER_PATH, is_quiet
 from .trace import Traced, Tracer
 from .views import binding_views
 from .views.base import BindingView
@@ -39,8 +40,6 @@ __all__ = ["EXPLORER_PATH", "OLD_EXPLORER_PATH", "explorer_routes", "is_quiet"]
 
 log = logging.getLogger("miniflare_py.explorer")
 
-EXPLORER_PATH = "/cdn-cgi/local/explorer"
-OLD_EXPLORER_PATH = "/cdn-cgi/explorer"
 _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -59,12 +58,6 @@ _PAGE_HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-cache",
 }
-
-
-def is_quiet(scope: Mapping[str, Any]) -> bool:
-    """Whether the server leaves this request out of its log: the page's own reads (it polls
-    every second); what changes state is logged like any request."""
-    return scope["method"] in ("GET", "HEAD") and scope["path"].startswith(EXPLORER_PATH)
 
 
 @cache

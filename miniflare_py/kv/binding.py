@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
 from .config import KvNamespaceConfig, KvSection, parse_kv
-from .namespace import KvNamespace
-from .persist import blob_folder, kv_sqlite_path
-from .storage import KvStorage
+
+if TYPE_CHECKING:
+    # Namespaces and their storage are imported when a config first opens one.
+    from .namespace import KvNamespace
+    from .storage import KvStorage
 
 __all__ = ["KvBinding", "KvNamespaces", "open_storage"]
 
 
 def open_storage(namespace_id: str, persist_root: Path | None) -> KvStorage:
     """The storage of one namespace: Miniflare's files under `persist_root`, or in memory."""
+    from .persist import blob_folder, kv_sqlite_path
+    from .storage import KvStorage
+
     if persist_root is None:
         return KvStorage(None)
     return KvStorage(
@@ -80,6 +85,8 @@ class KvBinding(BindingType):
             if storage is None:
                 storage = open_storage(ns.persist_id, host.persist_to)
             opened[ns.persist_id] = storage
+            from .namespace import KvNamespace  # only a config with namespaces imports it
+
             namespaces[ns.binding] = KvNamespace(storage, host.clock, ns.binding, ns.persist_id)
         for leftover in inherited.values():
             leftover.close()

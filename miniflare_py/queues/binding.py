@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType, Finding, LoggedError
-from .broker import QueueBroker, QueueDrainError
 from .config import (
     QueueConsumerConfig,
     QueueProducerConfig,
@@ -15,11 +14,12 @@ from .config import (
     check_queues,
     parse_queues,
 )
-from .message import MessageBatch
-from .store import MemoryStore, QueueStore, SqliteStore, queue_store_path
 
 if TYPE_CHECKING:
+    # The broker and the stores are imported when a config first opens a queue.
     from ..worker import Worker
+    from .message import MessageBatch
+    from .store import QueueStore
 
 __all__ = ["HANDLER_FAILED", "QueuesBinding", "QueuesInstance"]
 
@@ -34,6 +34,8 @@ class QueuesInstance(BindingInstance):
     """The producers, the broker and the message store of one worker."""
 
     def __init__(self, host: BindingHost, section: QueuesSection, store: QueueStore) -> None:
+        from .broker import QueueBroker
+
         self.section = section
         self.store = store
 
@@ -97,6 +99,8 @@ class QueuesInstance(BindingInstance):
         ]
 
     async def drain(self) -> list[Finding]:
+        from .broker import QueueDrainError
+
         try:
             await self.broker.drain()
         except QueueDrainError as exc:
@@ -188,6 +192,8 @@ class QueuesBinding(BindingType):
     def open(
         self, host: BindingHost, parsed: QueuesSection, previous: BindingInstance | None
     ) -> QueuesInstance:
+        from .store import MemoryStore, SqliteStore, queue_store_path
+
         # A config reload keeps the store, so queued messages survive it.
         store: QueueStore
         if isinstance(previous, QueuesInstance):

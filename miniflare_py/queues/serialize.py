@@ -50,7 +50,6 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
-from ..v8 import DataCloneError, serialized_size
 from ..workers.jsdict import JsDict
 from .errors import QueueSendError, QueueSendTypeError
 
@@ -129,6 +128,8 @@ def encode_sized(body: Any, content_type: str) -> tuple[bytes, int]:
     data = encode(body, content_type)
     if content_type != "v8":
         return data, len(data)
+    from ..v8 import DataCloneError, serialized_size  # the V8 codec, with the first v8 body
+
     try:
         return data, serialized_size(body)
     except DataCloneError as exc:  # a dict key JavaScript cannot turn into a property key

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
-from .bucket import R2Bucket
 from .config import R2BucketConfig, R2Section, parse_r2
-from .store import open_bucket
+
+if TYPE_CHECKING:
+    # Buckets and their store are imported when a config first opens one.
+    from .bucket import R2Bucket
 
 __all__ = ["R2Binding", "R2Buckets"]
 
@@ -69,7 +71,11 @@ class R2Binding(BindingType):
                 kept = inherited.pop(bucket_id, None)
                 if kept is not None:
                     kept._now = host.clock.now  # the new runtime's clock
-                by_id[bucket_id] = kept or open_bucket(host.persist_to, bucket_id, host.clock.now)
+                else:
+                    from .store import open_bucket  # only a config with buckets imports them
+
+                    kept = open_bucket(host.persist_to, bucket_id, host.clock.now)
+                by_id[bucket_id] = kept
             buckets[config.binding] = by_id[bucket_id]
         for leftover in inherited.values():
             leftover.close()

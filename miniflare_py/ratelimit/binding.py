@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
 from .config import RateLimitSection, parse_ratelimits
-from .limiter import Ratelimit, RateLimitCounters
+
+if TYPE_CHECKING:
+    # The limiters are imported when a config first names one.
+    from .limiter import Ratelimit, RateLimitCounters
 
 __all__ = ["RateLimitBinding", "RateLimiters"]
 
@@ -15,8 +18,9 @@ __all__ = ["RateLimitBinding", "RateLimiters"]
 class RateLimiters(BindingInstance):
     """The rate limiters of one worker, by binding name, over the runtime's counters."""
 
-    def __init__(self, limiters: dict[str, Ratelimit], counters: RateLimitCounters) -> None:
+    def __init__(self, limiters: dict[str, Ratelimit], counters: RateLimitCounters | None) -> None:
         self.limiters = limiters
+        #: None until the config names a limiter (nothing has been counted).
         self.counters = counters
 
     def env_values(self) -> Mapping[str, Any]:
@@ -48,6 +52,12 @@ class RateLimitBinding(BindingType):
         self, host: BindingHost, parsed: RateLimitSection, previous: BindingInstance | None
     ) -> RateLimiters:
         # Counters are kept in memory; a config reload keeps them (a window lasts at most 60 s).
-        counters = previous.counters if isinstance(previous, RateLimiters) else RateLimitCounters()
+        counters = previous.counters if isinstance(previous, RateLimiters) else None
+        if not parsed.limiters:
+            return RateLimiters({}, counters)
+        from .limiter import Ratelimit, RateLimitCounters
+
+        if counters is None:
+            counters = RateLimitCounters()
         limiters = {c.name: Ratelimit(c, counters, host.clock) for c in parsed.limiters}
         return RateLimiters(limiters, counters)

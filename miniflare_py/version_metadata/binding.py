@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..bindings.base import BindingHost, BindingInstance, BindingType
-from ..workers.jsobject import JsObject
 
 if TYPE_CHECKING:
     from ..config_base import ConfigReader
+    from ..workers.jsobject import JsObject
 
 __all__ = ["VersionMetadataBinding", "VersionMetadataConfig", "VersionMetadataInstance"]
 
@@ -40,6 +40,8 @@ def iso_timestamp(seconds: float) -> str:
 def new_version(now: float) -> JsObject:
     """The metadata of a version `wrangler dev` makes up locally: a random UUID for `id`, an
     empty `tag`, and the start time as `timestamp`."""
+    from ..workers.jsobject import JsObject  # the `workers` layer, only when a config asks
+
     return JsObject(id=str(uuid.uuid4()), tag="", timestamp=iso_timestamp(now))
 
 

@@ -37,7 +37,7 @@ def _run(tracer: Tracer, ai: Any, args: tuple[Any, ...], kwargs: dict[str, Any])
 
 class AiView(BindingView):
     title = "Workers AI"
-    traced = (Traced("miniflare_py.ai.binding:Ai", "run", _run, kind="ai", label="run"),)
+    traced = (Traced("miniflare_py.ai.env_binding:Ai", "run", _run, kind="ai", label="run"),)
     endpoints = (
         Endpoint(
             "GET", "/ai/calls", "list_calls", "Workers AI calls", "local-explorer-ai-calls",
