@@ -184,6 +184,18 @@ def _options(options: Any, kwargs: dict[str, Any]) -> Any:
     return (kwargs or None) if options is _MISSING else options
 
 
+def _options_object(
+    options: Any, method: str, position: int, type_name: str
+) -> Mapping[str, Any] | None:
+    """An options argument that must be an object (or absent), as workerd checks it."""
+    if options is None:
+        return None
+    check_rpc(options)
+    if not isinstance(options, Mapping):
+        raise not_of_type(method, position, type_name)
+    return options
+
+
 def _key(key: Any) -> str:
     if type(key) is str:
         return key
@@ -359,11 +371,8 @@ class KvNamespace(_BindingBase):
         expiration: int | None = None
         expiration_ttl: int | None = None
         metadata: Any = None
+        options = _options_object(options, "put", 3, "PutOptions")
         if options is not None:
-            if not isinstance(options, Mapping):
-                check_rpc(options)
-                raise not_of_type("put", 3, "PutOptions")
-            check_rpc(options)
             if "expiration" in options:
                 expiration = js_int(options["expiration"])
             if "expirationTtl" in options:
@@ -463,14 +472,10 @@ class KvNamespace(_BindingBase):
         """`{"keys": [{"name", "expiration"?, "metadata"?}], "list_complete", "cursor"?,
         "cacheStatus"}`: up to `limit` (default and most 1000) keys starting with `prefix`, in
         UTF-8 byte order, after the key `cursor` points past."""
-        options = _options(options, kwargs)
+        options = _options_object(_options(options, kwargs), "list", 1, "ListOptions")
         limit = MAX_LIST_LIMIT
         prefix = cursor = None
         if options is not None:
-            if not isinstance(options, Mapping):
-                check_rpc(options)
-                raise not_of_type("list", 1, "ListOptions")
-            check_rpc(options)
             if "limit" in options:
                 given = js_int(options["limit"])
                 if given > 0:  # workerd leaves out a limit that is not positive
