@@ -7,12 +7,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from miniflare_py import Miniflare
+from miniflare_py.cli import main
 from miniflare_py.d1 import D1Error
 
 #: The seed application (fixtures/ai-tasks).
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "ai-tasks"
+
+#: The config of the CLI tests' project: one D1 database, bound as DB, named app-db.
+D1_CONFIG = """
+name = "app"
+main = "worker.py"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "app-db"
+database_id = "00000000-1111-2222-3333-444444444444"
+"""
+#: A worker that does nothing (the CLI commands never import it).
+IDLE_WORKER = "async def on_fetch(request, env):\n    pass\n"
+
+
+def pyflare(*args: str, env: dict[str, str] | None = None) -> Result:
+    """`pyflare ARGS...` run in-process (click's CliRunner). An exception the command does
+    not turn into a one-line error propagates, traceback and all."""
+    return CliRunner().invoke(
+        main, list(args), env=env, prog_name="pyflare", catch_exceptions=False
+    )
 
 
 def write_worker(folder: Path, source: str, config: str = "") -> Path:
