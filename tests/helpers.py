@@ -47,6 +47,46 @@ def write_worker(folder: Path, source: str, config: str = "") -> Path:
     return path
 
 
+# -- the pytest plugin's tests: a user's project run by pytester ------------------------------
+
+#: The projects' pytest.ini: pytest-asyncio's fixture loop scope set, as it asks to be.
+PLUGIN_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+#: A project conftest that runs anyio tests on asyncio only.
+ANYIO_CONFTEST = """\
+import pytest
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+"""
+
+
+def user_project(
+    pytester: pytest.Pytester,
+    wrangler: str,
+    worker: str,
+    *,
+    migrations: dict[str, str] | None = None,
+    **modules: str,
+) -> pytest.Pytester:
+    """A user's worker project in `pytester`'s folder: wrangler.toml, worker.py, the Python
+    `modules` (conftest, tests...), migrations/ (file name -> SQL) and PLUGIN_INI."""
+    pytester.makefile(".toml", wrangler=wrangler)
+    pytester.makepyfile(worker=worker, **modules)
+    if migrations:
+        folder = pytester.mkdir("migrations")
+        for name, sql in migrations.items():
+            (folder / name).write_text(sql)
+    pytester.makeini(PLUGIN_INI)
+    return pytester
+
+
+def user_tests(body: str) -> str:
+    """A user's test file: `import pytest` and `body` (dedented)."""
+    return "import pytest\n\n" + textwrap.dedent(body)
+
+
 async def submit(mf: Miniflare, task_type: str = "analysis", **fields: Any) -> str:
     """POST a seed task (user "ada", question "why?" unless given); returns its id."""
     resp = await mf.fetch(
