@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,32 @@ def write_worker(folder: Path, source: str, config: str = "") -> Path:
     path.write_text(f'name = "w"\nmain = "worker.py"\n{textwrap.dedent(config)}')
     (folder / "worker.py").write_text(textwrap.dedent(source))
     return path
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def unprivileged() -> list[str]:
+    """A command prefix that makes file permissions apply (root ignores them); skips the test
+    when running as root without a way to drop that right."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("unshare") and subprocess.run(["unshare", "--user", "true"]).returncode == 0:
+        return ["unshare", "--user"]  # root without its capabilities: permissions apply
+    pytest.skip("running as root, and unshare cannot drop root's right to ignore permissions")
+
+
+def start_holder(script: str, path: Path) -> subprocess.Popen[str]:
+    """Another process running `script` (`python -c`, `path` its argument), once it printed
+    "holding": it holds what the script opened until a line reaches its stdin."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    return holder
 
 
 # -- the pytest plugin's tests: a user's project run by pytester ------------------------------

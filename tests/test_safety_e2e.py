@@ -9,7 +9,6 @@ Durable Objects).
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import signal
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from dev_process import DevProcess, copy_fixture, dev_process, poll, run_pyflare
+from helpers import unprivileged
 
 from miniflare_py.d1 import d1_persist_path
 from miniflare_py.d1.errors import STOPPED_MESSAGE, TIME_LIMIT_MESSAGE
@@ -286,15 +286,6 @@ def test_deleting_the_state_folder_while_dev_runs_fails_writes_loudly(project: P
         assert "Traceback" not in dev.output
 
 
-def _unprivileged() -> list[str]:
-    """A prefix that makes file permissions apply (root ignores them)."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("unshare") and subprocess.run(["unshare", "--user", "true"]).returncode == 0:
-        return ["unshare", "--user"]  # root without its capabilities: permissions apply
-    pytest.skip("running as root, and unshare cannot drop root's right to ignore permissions")
-
-
 @pytest.fixture
 def with_state(project: Path) -> Path:
     """The project with its D1 database and queue store created."""
@@ -328,7 +319,7 @@ def test_damaged_state_files_are_one_line_naming_the_file(with_state: Path) -> N
 
 
 def test_read_only_state_files_are_one_line_naming_the_file(with_state: Path) -> None:
-    prefix = _unprivileged()
+    prefix = unprivileged()
     project = with_state
     database = d1_persist_path(state_of(project), "safety-test")
     read_only = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
