@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,3 +49,12 @@ def restore_engine_logger() -> Iterator[None]:
     logger.setLevel(saved[0])
     logger.handlers[:] = saved[1]
     logger.propagate = saved[2]
+
+
+@pytest.fixture
+def local_ai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers AI answered by the local backend, whatever `PYFLARE_AI_*` the shell running the
+    tests has set."""
+    for name in list(os.environ):
+        if name.startswith("PYFLARE_AI_"):
+            monkeypatch.delenv(name)
