@@ -99,6 +99,10 @@ class _JsBody(JsProxy):
     async def _consume(self) -> Bytes:
         self._check_unused()
         self._used = True
+        return await self._wire_body()
+
+    async def _wire_body(self) -> Bytes:
+        """All the body's bytes (the engine's read for sending: it does not mark them used)."""
         body = self._body
         if body is None:
             return b""
@@ -263,15 +267,6 @@ class JsResponse(_JsBody):
         )
         copy.url, copy.type, copy.redirected = self.url, self.type, self.redirected
         return copy
-
-    async def _wire_body(self) -> Bytes:
-        """All the body's bytes for sending (the engine's read; does not mark it used)."""
-        body = self._body
-        if body is None:
-            return b""
-        if type(body) is bytes:
-            return body
-        return await body._read_all()  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         return f"Response({self.status} {self.statusText!r})"
