@@ -169,6 +169,11 @@ def _check_key(method: str, key: str) -> None:
         raise TypeError("Key name cannot be empty.")
     if key == "." or key == "..":
         raise TypeError(f'"{key}" is not allowed as a key name.')
+    _check_length(method, key)
+
+
+def _check_length(method: str, key: str) -> None:
+    """The KV service's limit on a key's UTF-8 length (a list prefix's too)."""
     size = len(key) if key.isascii() else len(to_utf8(key))
     if size > MAX_KEY_BYTES:
         raise failed(
@@ -492,13 +497,7 @@ class KvNamespace(_BindingBase):
                 f"{MAX_LIST_LIMIT}.",
             )
         if prefix is not None:
-            size = len(to_utf8(prefix))
-            if size > MAX_KEY_BYTES:
-                raise failed(
-                    "GET",
-                    414,
-                    f"UTF-8 encoded length of {size} exceeds key length limit of {MAX_KEY_BYTES}.",
-                )
+            _check_length("GET", prefix)
         start_after = "" if not cursor else decode_cursor(cursor)
         try:
             rows, more = self.storage.list(prefix or "", start_after, limit, self._now_ms())
