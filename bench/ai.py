@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import make_row
+from bench.common import make_row, write_project
 from miniflare_py import Miniflare
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
@@ -29,10 +29,12 @@ QUESTIONS = [f"Why is the sky blue over city number {i}?" for i in range(100)]
 def run() -> list[dict[str, Any]]:
     """Calls per second of text generation (and embeddings), best of three each."""
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "wrangler.toml"
-        config.write_text('name = "bench"\nmain = "worker.py"\n[ai]\nbinding = "AI"\n')
-        (Path(tmp) / "worker.py").write_text("async def on_fetch(request, env):\n    pass\n")
-        return asyncio.run(_measure(config))
+        folder = write_project(
+            Path(tmp),
+            'name = "bench"\nmain = "worker.py"\n[ai]\nbinding = "AI"\n',
+            "async def on_fetch(request, env):\n    pass\n",
+        )
+        return asyncio.run(_measure(folder / "wrangler.toml"))
 
 
 async def _measure(config: Path) -> list[dict[str, Any]]:

@@ -1,20 +1,26 @@
 """Static assets over HTTP: `pyflare dev` serving an [assets] folder vs Starlette's
 `StaticFiles` serving the same files, in the same run, under the same load generator as
-`bench/fetch_path.py` (wrk if on PATH, else the asyncio keep-alive client).
+`bench/fetch_path.py` (`bench.common.best_of_rounds`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from .common import ROOT, ServerProcess, error_row, make_row, measure_rps, pyflare_dev, temp_dir
-from .fetch_path import CONNECTIONS, DURATION, ROUNDS, write_trivial_worker
+from .common import (
+    CONNECTIONS,
+    ROOT,
+    ServerProcess,
+    best_of_rounds,
+    error_row,
+    make_row,
+    pyflare_dev,
+    rounds_note,
+    temp_dir,
+)
+from .fetch_path import write_trivial_worker
 
 GROUP = "assets"
 TARGET_RATIO = 0.8
@@ -34,23 +40,7 @@ def _site(folder: Path) -> Path:
     return public
 
 
-def _load(server: ServerProcess, path: str) -> float:
-    if shutil.which("wrk"):
-        done = subprocess.run(
-            ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(DURATION))}s", server.url + path],
-            capture_output=True,
-            text=True,
-            timeout=DURATION + 30,
-        )
-        match = re.search(r"Requests/sec:\s*([0-9.]+)", done.stdout)
-        if done.returncode != 0 or match is None or "Non-2xx" in done.stdout:
-            raise RuntimeError(f"wrk failed:\n{done.stdout}{done.stderr}")
-        return float(match.group(1))
-    return asyncio.run(measure_rps(server.host, server.port, path, CONNECTIONS, DURATION))
-
-
 def run() -> list[dict[str, Any]]:
-    generator = "wrk" if shutil.which("wrk") else "asyncio raw keep-alive client"
     name = f"pyflare dev, GET {PATH} (4 KiB asset) over {CONNECTIONS} connections"
     try:
         with temp_dir() as tmp:
@@ -66,23 +56,19 @@ def run() -> list[dict[str, Any]]:
                 ) as pf,
                 static as theirs_server,
             ):
-                ours: list[float] = []
-                theirs: list[float] = []
-                for _ in range(ROUNDS):
-                    theirs.append(_load(theirs_server, PATH))
-                    ours.append(_load(pf, PATH))
+                ours, theirs = best_of_rounds(pf, theirs_server, PATH)
     except Exception as exc:
         return [error_row(GROUP, name, exc)]
     return [
         make_row(
             GROUP,
             name,
-            max(ours),
+            ours,
             "req/s",
             "Starlette StaticFiles on uvicorn, same files",
-            max(theirs),
+            theirs,
             min_ratio=TARGET_RATIO,
-            note=f"best of {ROUNDS} x {DURATION}s rounds each, load by {generator}",
+            note=rounds_note(),
         )
     ]
 

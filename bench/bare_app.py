@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -29,14 +30,11 @@ def create_app() -> Starlette:
     return Starlette(routes=[Route("/{path:path}", ok, methods=METHODS)])
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(app: ASGIApp, host: str, port: int) -> None:
+    """Serve `app` as `pyflare dev` serves a worker, and print its `Ready on` line (the assets
+    baseline, `bench/static_app.py`, serves its app with this too)."""
     config = uvicorn.Config(
-        create_app(),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
@@ -56,7 +54,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port))
+        asyncio.run(serve(create_app(), args.host, args.port))
 
 
 if __name__ == "__main__":

@@ -144,6 +144,33 @@ def best_rate(count: int, run: Callable[[], Any], repeat: int = 3) -> float:
     return best
 
 
+def timed_rate(loop: Callable[[int], int], budget: float) -> float:
+    """Units per second of `loop(n)` (which returns the units it did): once with n = 200 to
+    warm the caches, then with n growing fourfold until a run takes a quarter of `budget`."""
+    loop(200)
+    n = 1000
+    while True:
+        started = time.perf_counter()
+        units = loop(n)
+        elapsed = time.perf_counter() - started
+        if elapsed > budget / 4 or n >= 1_000_000:
+            return units / elapsed
+        n *= 4
+
+
+def wal_connection(path: Path, *setup: str) -> Any:
+    """A raw apsw connection for a baseline, set up as pyflare's stores open their files (WAL,
+    synchronous=NORMAL), then running `setup` (pragmas, schema)."""
+    import apsw
+
+    conn = apsw.Connection(str(path))
+    conn.execute("PRAGMA journal_mode=WAL").fetchall()
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for sql in setup:
+        conn.execute(sql)
+    return conn
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
@@ -284,12 +311,63 @@ def bare_app(cwd: Path | None = None, timeout: float = 30.0) -> ServerProcess:
     )
 
 
+def write_project(folder: Path, wrangler: str, worker: str) -> Path:
+    """A worker project in `folder` (created): its wrangler.toml and worker.py."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "wrangler.toml").write_text(wrangler)
+    (folder / "worker.py").write_text(worker)
+    return folder
+
+
 @contextlib.contextmanager
 def temp_dir(prefix: str = "pyflare-bench-") -> Iterator[Path]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix=prefix) as name:
         yield Path(name)
+
+
+# HTTP load: one generator drives pyflare and its baseline in alternating rounds
+
+CONNECTIONS = 16
+DURATION = 2.5  # seconds a round
+ROUNDS = 2
+
+
+def load_generator() -> str:
+    return "wrk" if shutil.which("wrk") else "asyncio raw keep-alive client"
+
+
+def http_rps(server: ServerProcess, path: str = "/", duration: float = DURATION) -> float:
+    """Requests/s `server` answers on `GET path` under the load generator: `wrk` if it is on
+    PATH, else `measure_rps`."""
+    if not shutil.which("wrk"):
+        return asyncio.run(measure_rps(server.host, server.port, path, CONNECTIONS, duration))
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(duration))}s", server.url + path],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+    )
+    match = re.search(r"Requests/sec:\s*([0-9.]+)", done.stdout)
+    if done.returncode != 0 or match is None or "Non-2xx" in done.stdout:
+        raise RuntimeError(f"wrk failed:\n{done.stdout}{done.stderr}")
+    return float(match.group(1))
+
+
+def best_of_rounds(ours: ServerProcess, theirs: ServerProcess, path: str) -> tuple[float, float]:
+    """The best requests/s of each server over ROUNDS alternating rounds (theirs first)."""
+    mine: list[float] = []
+    baseline: list[float] = []
+    for _ in range(ROUNDS):
+        baseline.append(http_rps(theirs, path))
+        mine.append(http_rps(ours, path))
+    return max(mine), max(baseline)
+
+
+def rounds_note() -> str:
+    """How `best_of_rounds` measured, for a row's note."""
+    return f"best of {ROUNDS} x {DURATION}s rounds each, load by {load_generator()}"
 
 
 # a cheap HTTP/1.1 client

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import apsw
-
-from bench.common import make_row
+from bench.common import make_row, timed_rate, wal_connection
 from miniflare_py.d1 import D1Database
 
 SCHEMA = "CREATE TABLE tasks (id INTEGER PRIMARY KEY, name TEXT NOT NULL, status TEXT, n INTEGER)"
@@ -28,27 +25,8 @@ BUDGET = 0.8  # seconds per measurement
 BATCH = 100
 
 
-def _raw_connection(path: Path) -> apsw.Connection:
-    conn = apsw.Connection(str(path))
-    conn.execute("PRAGMA journal_mode=WAL").fetchall()
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(SCHEMA)
-    return conn
-
-
 def _timed(loop: Callable[[int], int]) -> float:
-    """Units per second of `loop(n)` (which returns the units it did), run for about BUDGET."""
-    loop(200)  # warm the statement caches
-    n = 1000
-    while True:
-        start = time.perf_counter()
-        units = loop(n)
-        elapsed = time.perf_counter() - start
-        if elapsed > BUDGET / 4 or n >= 1_000_000:
-            break
-        n *= 4
-    return units / elapsed
+    return timed_rate(loop, BUDGET)
 
 
 def _atimed(db_loop: Callable[[int], Any]) -> float:
@@ -63,7 +41,7 @@ def run() -> list[dict[str, Any]]:
     """Measure `run(INSERT)`, `first(SELECT by key)` and `batch()` of 100 INSERTs."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        raw = _raw_connection(root / "raw.sqlite")
+        raw = wal_connection(root / "raw.sqlite", "PRAGMA foreign_keys=ON", SCHEMA)
         db = D1Database(root / "d1.sqlite")
         asyncio.run(db.exec(SCHEMA))
         counter = iter(range(1, 1 << 62))

@@ -14,13 +14,10 @@ import asyncio
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import apsw
-
-from .common import error_row, make_row
+from .common import error_row, make_row, timed_rate, wal_connection, write_project
 
 GROUP = "durable objects"
 TARGET = 20_000.0
@@ -58,32 +55,18 @@ new_sqlite_classes = ["Counter"]
 """
 
 
-def _timed(loop: Callable[[int], int]) -> float:
-    loop(200)
-    n = 1000
-    while True:
-        start = time.perf_counter()
-        units = loop(n)
-        elapsed = time.perf_counter() - start
-        if elapsed > BUDGET / 4 or n >= 1_000_000:
-            return units / elapsed
-        n *= 4
-
-
-def _raw(path: Path) -> apsw.Connection:
-    conn = apsw.Connection(str(path))
-    conn.execute("PRAGMA journal_mode=WAL").fetchall()
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID")
-    conn.execute("CREATE TABLE hits (id INTEGER PRIMARY KEY, n INTEGER, at TEXT)")
-    return conn
+def _raw(path: Path) -> Any:
+    return wal_connection(
+        path,
+        "CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
+        "CREATE TABLE hits (id INTEGER PRIMARY KEY, n INTEGER, at TEXT)",
+    )
 
 
 async def _measure(root: Path) -> dict[str, float]:
     from miniflare_py import Miniflare
 
-    (root / "wrangler.toml").write_text(CONFIG)
-    (root / "worker.py").write_text(textwrap.dedent(WORKER))
+    write_project(root, CONFIG, textwrap.dedent(WORKER))
     async with Miniflare(root / "wrangler.toml", persist_to=root / "state") as mf:
         stub = mf.env.COUNTER.getByName("bench")
         await stub.setup()
@@ -133,7 +116,7 @@ def run() -> list[dict[str, Any]]:
                     raw.execute("INSERT INTO hits (n, at) VALUES (?, ?)", (i, "now"))
                 return n
 
-            kv_raw, sql_raw = _timed(raw_kv), _timed(raw_sql)
+            kv_raw, sql_raw = timed_rate(raw_kv, BUDGET), timed_rate(raw_sql, BUDGET)
             raw.close()
     except Exception as exc:
         return [error_row(GROUP, "RPC calls", exc)]

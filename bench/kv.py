@@ -16,9 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import apsw
-
-from bench.common import best_rate, make_row
+from bench.common import best_rate, make_row, wal_connection
 from miniflare_py.clock import RealClock
 from miniflare_py.kv import KvNamespace, open_storage
 
@@ -34,19 +32,11 @@ GET = "SELECT value, expiration, metadata FROM kv WHERE key = ?"
 MINIFLARE = "Miniflare: put about 925 ops/s, get about 2,000 ops/s"
 
 
-def _raw(path: Path) -> apsw.Connection:
-    conn = apsw.Connection(str(path))
-    conn.execute("PRAGMA journal_mode=WAL").fetchall()
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(SCHEMA)
-    return conn
-
-
 def run() -> list[dict[str, Any]]:
     """Measure `put` and `get` of pyflare's KV and of raw apsw, best of three each."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        raw = _raw(root / "raw.sqlite")
+        raw = wal_connection(root / "raw.sqlite", SCHEMA)
         cursor = raw.cursor()
         kv = KvNamespace(open_storage("bench", root / "state"), RealClock(), "KV", "bench")
         data = VALUE.encode()

@@ -106,7 +106,8 @@ def _profiled_dev(folder: Path, *args: str) -> tuple[ServerProcess, Path]:
 def profile_http(seconds: float, tree: bool) -> None:
     from pyinstrument.session import Session
 
-    from .fetch_path import CONNECTIONS, write_trivial_worker
+    from .common import CONNECTIONS
+    from .fetch_path import write_trivial_worker
 
     with temp_dir() as tmp:
         folder = write_trivial_worker(tmp / "ok")

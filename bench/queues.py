@@ -18,14 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import apsw
-
 from miniflare_py.clock import VirtualClock
 from miniflare_py.config import QueueConsumerConfig
 from miniflare_py.queues import MemoryStore, MessageBatch, QueueBroker, SqliteStore
 from miniflare_py.queues.store import _INSERT, _SCHEMA
 
-from .common import make_row
+from .common import make_row, wal_connection
 
 TARGET = 20_000  # msg/s, persistent, batch 100
 BATCH_SIZES = (1, 10, 100)
@@ -79,10 +77,7 @@ def _raw_apsw(batch_size: int, path: str) -> float:
     import json
 
     n = _messages(batch_size)
-    db = apsw.Connection(path)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute(_SCHEMA)
+    db = wal_connection(Path(path), _SCHEMA)
     now = time.time()
     rows = [
         (

@@ -15,9 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import apsw
-
-from .common import ROOT, best_rate, error_row, make_row, temp_dir
+from .common import ROOT, best_rate, error_row, make_row, temp_dir, wal_connection
 
 GROUP = "r2"
 N = 3000
@@ -36,12 +34,10 @@ def _bucket(folder: Path) -> Any:
 def _raw(folder: Path) -> tuple[float, float]:
     """The floor: what one SQLite row and one file cost, without any R2 logic."""
     folder.mkdir(parents=True)
-    conn = apsw.Connection(str(folder / "raw.sqlite"))
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(
+    conn = wal_connection(
+        folder / "raw.sqlite",
         "CREATE TABLE o (key TEXT PRIMARY KEY, blob_id TEXT, version TEXT, size INTEGER, "
-        "etag TEXT, uploaded INTEGER, checksums TEXT, http_metadata TEXT, custom_metadata TEXT)"
+        "etag TEXT, uploaded INTEGER, checksums TEXT, http_metadata TEXT, custom_metadata TEXT)",
     )
     data = VALUE.encode()
     counter = iter(range(10**9))

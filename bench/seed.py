@@ -30,6 +30,7 @@ from .common import (
     pyflare_dev,
     run_pyflare,
     temp_dir,
+    wal_connection,
 )
 
 GROUP = "seed flow"
@@ -87,11 +88,7 @@ def _raw_apsw(folder: Path | None, n: int) -> float:
     def connect(name: str) -> apsw.Connection:
         if folder is None:
             return apsw.Connection(":memory:")
-        db = apsw.Connection(str(folder / name))
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")  # as D1 opens its files
-        return db
+        return wal_connection(folder / name, "PRAGMA foreign_keys = ON")  # as D1 opens its files
 
     db = connect("d1.sqlite")
     for migration in sorted((SEED / "migrations").glob("*.sql")):

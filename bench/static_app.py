@@ -10,27 +10,15 @@ import argparse
 import asyncio
 import contextlib
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from .bare_app import serve
 
-async def serve(host: str, port: int, directory: str) -> None:
-    app = Starlette(routes=[Mount("/", app=StaticFiles(directory=directory, html=True))])
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-            raise SystemExit(1)
-        await asyncio.sleep(0.005)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    print(f"Ready on http://{host}:{bound}", flush=True)
-    await serving
+
+def create_app(directory: str) -> Starlette:
+    return Starlette(routes=[Mount("/", app=StaticFiles(directory=directory, html=True))])
 
 
 def main() -> None:
@@ -40,7 +28,7 @@ def main() -> None:
     parser.add_argument("--dir", required=True)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.dir))
+        asyncio.run(serve(create_app(args.dir), args.host, args.port))
 
 
 if __name__ == "__main__":

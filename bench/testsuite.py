@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import child_env, error_row, make_row, temp_dir
+from .common import child_env, error_row, make_row, temp_dir, write_project
 
 GROUP = "pytest plugin"
 TESTS = 1000
@@ -138,9 +138,7 @@ def _test_file(start: int, count: int) -> str:
 
 def make_project(folder: Path, conftest: str) -> Path:
     """Write the generated project into `folder`; returns it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "wrangler.toml").write_text(WRANGLER)
-    (folder / "worker.py").write_text(WORKER)
+    write_project(folder, WRANGLER, WORKER)
     (folder / "pytest.ini").write_text(INI)
     (folder / "conftest.py").write_text(conftest)
     migrations = folder / "migrations"

@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["ConfigError", "ConfigReader", "WorkerConfig", "join_key", "show_value"]
 
 _Table = dict[str, Any]
+_T = TypeVar("_T")
 
 
 class ConfigError(Exception):
@@ -128,6 +129,25 @@ class ConfigReader:
                 f"{full} must be an array of tables ([[{full}]]), got {show_value(value)}"
             )
         return [(f"{full}[{i}]", self.table(item, f"{full}[{i}]")) for i, item in enumerate(value)]
+
+    def each(
+        self,
+        parent: Mapping[str, Any],
+        key: str,
+        where: str,
+        parse: Callable[[ConfigReader, _Table, str], _T | None],
+    ) -> tuple[tuple[_T, ...], tuple[str, ...]]:
+        """Every table of the array `key` parsed by `parse(reader, table, key_path)`, and the
+        key path of each (a binding section keeps them for its messages). A table `parse`
+        returns None for is left out."""
+        parsed: list[_T] = []
+        paths: list[str] = []
+        for at, item in self.tables(parent, key, where):
+            value = parse(self, item, at)
+            if value is not None:
+                parsed.append(value)
+                paths.append(at)
+        return tuple(parsed), tuple(paths)
 
     def string(self, table: Mapping[str, Any], key: str, where: str) -> str | None:
         value = table.get(key)

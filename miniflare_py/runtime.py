@@ -286,13 +286,7 @@ class Miniflare:
         the handler raises propagate. On a virtual clock, work that became due (a full batch,
         `waitUntil` tasks) has finished when this returns.
         """
-        if json is not None:
-            import json as jsonlib
-
-            body = jsonlib.dumps(json)
-            headers = [*_header_pairs(headers), ("content-type", "application/json")]
-        absolute = DEFAULT_ORIGIN + url if url.startswith("/") else urljoin(DEFAULT_ORIGIN, url)
-        request = Request._incoming(absolute, method, _header_pairs(headers), body)
+        request = incoming_request(url, method, headers, body, json)
         response = self._answer_first(request) or await self.dispatch_fetch(request)
         if self.virtual:
             await self.clock.settle()
@@ -461,3 +455,22 @@ def _header_pairs(
     if isinstance(headers, Mapping):
         return list(headers.items())
     return list(headers)
+
+
+def incoming_request(
+    url: str,
+    method: str,
+    headers: Mapping[str, str] | list[tuple[str, str]] | None,
+    body: str | bytes | None,
+    json: Any,
+) -> Request:
+    """The request `Miniflare.fetch` gives the worker: a relative `url` resolved against
+    http://localhost, `json` (when not None) sent as the body with its content-type."""
+    pairs = _header_pairs(headers)
+    if json is not None:
+        import json as jsonlib
+
+        body = jsonlib.dumps(json)
+        pairs.append(("content-type", "application/json"))
+    absolute = DEFAULT_ORIGIN + url if url.startswith("/") else urljoin(DEFAULT_ORIGIN, url)
+    return Request._incoming(absolute, method, pairs, body)

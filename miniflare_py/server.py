@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.requests import Request as HTTPRequest
@@ -31,27 +30,28 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .explorer.paths import is_explorer_path, is_quiet
-from .logs import log_fast
 from .runtime import Miniflare
 from .server_assets import serve_asset
-from .tracebacks import errors_of, format_user_exception
+from .server_common import (
+    INTERNAL_PREFIXES,
+    http_log,
+    load_failure,
+    log_line,
+    request_headers,
+    request_url,
+    worker_failure,
+)
 from .worker import WorkerLoadError
 from .workers import Request, Response
 
 __all__ = ["create_app"]
 
-http_log = logging.getLogger("miniflare_py.http")
-error_log = logging.getLogger("miniflare_py.errors")
-
-INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/")
 #: Request bodies larger than this get 413, as on Cloudflare's Free and Pro plans.
 MAX_BODY_BYTES = 100 * 1000 * 1000
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 # Sec-Fetch-Site values of requests a browser makes from this server's own pages or by hand.
 _SAME_SITE = (b"same-origin", b"none")
 _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
-
-_PHRASES = {s.value: s.phrase for s in HTTPStatus}
 
 
 def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
@@ -90,24 +90,13 @@ def create_app(runtime: Callable[[], Miniflare]) -> ASGIApp:
         served = await serve_asset(runtime(), scope, send)  # [assets] before the worker
         if served is not None:
             if http_log.isEnabledFor(logging.INFO):
-                _log_line(scope, served, _PHRASES.get(served, ""), started)
+                log_line(scope, served, started)
             return
-        request = Request._make(
-            _url(scope),
-            scope["method"],
-            [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
-            body,
-        )
+        request = Request._make(request_url(scope), scope["method"], request_headers(scope), body)
         try:
             response = await runtime().dispatch_fetch(request)
-        except WorkerLoadError as exc:
-            if errors_of(runtime()).count("import", exc) == 1:  # else printed when it failed
-                error_log.error("%s", exc.details)
-            response = _error_response(exc.details)
         except Exception as exc:
-            details = format_user_exception(exc)
-            error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
-            response = _error_response(details)
+            response = _error_response(worker_failure(runtime(), request, exc))
         if response.js_response.webSocket is not None:  # a 101 to a request without Upgrade
             from .server_websocket import websocket_without_upgrade
 
@@ -154,9 +143,7 @@ def _routes_app(runtime: Callable[[], Miniflare]) -> Starlette:
         try:
             result = await runtime().scheduled(cron, when)
         except WorkerLoadError as exc:
-            if errors_of(runtime()).count("import", exc) == 1:  # else printed when it failed
-                error_log.error("%s", exc.details)
-            return PlainTextResponse(exc.details, 500)
+            return PlainTextResponse(load_failure(runtime(), exc), 500)
         if result["outcome"] != "ok":
             return PlainTextResponse(f"Scheduled event failed: {result['error']}", 500)
         return PlainTextResponse("Ran scheduled event")
@@ -189,23 +176,7 @@ async def _logged(
 
     await app(scope, receive, send_status)
     if http_log.isEnabledFor(logging.INFO):
-        _log_line(scope, status, _PHRASES.get(status, ""), started)
-
-
-def _url(scope: Scope) -> str:
-    host = None
-    for key, value in scope["headers"]:
-        if key == b"host":
-            host = value.decode("latin-1")
-            break
-    if host is None:
-        server = scope.get("server") or ("localhost", None)
-        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
-    raw_path = scope.get("raw_path")
-    path = raw_path.decode("latin-1") if raw_path else scope["path"]
-    query = scope.get("query_string", b"")
-    url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{path}"
-    return f"{url}?{query.decode('latin-1')}" if query else url
+        log_line(scope, status, started)
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -320,21 +291,4 @@ async def _send_response(response: Response, send: Send) -> None:
 
 
 def _log_request(scope: Scope, response: Response, started: float) -> None:
-    status = response.status
-    _log_line(scope, status, response.status_text or _PHRASES.get(status, ""), started)
-
-
-def _log_line(scope: Scope, status: int, reason: str, started: float) -> None:
-    elapsed = (time.perf_counter() - started) * 1000
-    query = scope.get("query_string", b"")
-    path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
-    log_fast(
-        http_log,
-        logging.INFO,
-        "%s %s %d %s (%dms)",
-        scope["method"],
-        path,
-        status,
-        reason,
-        elapsed,
-    )
+    log_line(scope, response.status, started, response.status_text)

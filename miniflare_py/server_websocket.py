@@ -20,15 +20,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
-from .logs import log_fast
-from .tracebacks import errors_of, format_user_exception
+from .server_common import (
+    INTERNAL_PREFIXES,
+    error_log,
+    log_line,
+    request_headers,
+    request_url,
+    worker_failure,
+)
 from .websocket_client import dispatch_upgrade, returned_socket
-from .worker import WorkerLoadError
 from .workers import Request, Response
 from .workers.jswebsocket import Close, Disconnect, Message, WebSocket
 
@@ -37,12 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["serve_websocket", "websocket_without_upgrade"]
 
-http_log = logging.getLogger("miniflare_py.http")
-error_log = logging.getLogger("miniflare_py.errors")
-
-
-INTERNAL_PREFIXES = ("/__pyflare/", "/__scheduled", "/cdn-cgi/")
-_PHRASES = {s.value: s.phrase for s in HTTPStatus}
 # Response headers the handshake writes itself (the worker's 101 may carry its own).
 _HANDSHAKE_HEADERS = frozenset(
     {
@@ -70,23 +68,16 @@ async def serve_websocket(
         await _refuse(scope, send, 404, "pyflare's internal routes do not take WebSockets", started)
         return
     mf = runtime()
-    request = Request._make(_url(scope), "GET", _headers(scope), b"")
+    request = Request._make(request_url(scope), "GET", request_headers(scope), b"")
     try:
         response = await dispatch_upgrade(mf, request)
         socket = returned_socket(response)
-    except WorkerLoadError as exc:
-        if errors_of(mf).count("import", exc) == 1:  # else printed when it failed
-            error_log.error("%s", exc.details)
-        await _refuse(scope, send, 500, exc.details, started)
-        return
     except Exception as exc:
-        details = format_user_exception(exc)
-        error_log.error("%s %s raised:\n%s", request.method, request.url, details.rstrip())
-        await _refuse(scope, send, 500, details, started)
+        await _refuse(scope, send, 500, worker_failure(mf, request, exc), started)
         return
     if socket is None:
         await _send_refusal(scope, send, response)
-        _log_line(scope, response.status, response.status_text, started)
+        log_line(scope, response.status, started, response.status_text)
         return
     link = AsgiLink(send)
     try:
@@ -96,7 +87,7 @@ async def serve_websocket(
         link.finish()
         link.receiver(Disconnect())
         return
-    _log_line(scope, 101, "Switching Protocols", started)
+    log_line(scope, 101, started, "Switching Protocols")
     await _pump(socket, link, receive)
 
 
@@ -237,7 +228,7 @@ async def _pump(socket: WebSocket, link: AsgiLink, receive: Receive) -> None:
 async def _refuse(scope: Scope, send: Send, status: int, text: str, started: float) -> None:
     response = Response(text, status, headers={"content-type": "text/plain; charset=utf-8"})
     await _send_refusal(scope, send, response)
-    _log_line(scope, status, _PHRASES.get(status, ""), started)
+    log_line(scope, status, started)
 
 
 async def _send_refusal(scope: Scope, send: Send, response: Response) -> None:
@@ -256,40 +247,3 @@ async def _send_refusal(scope: Scope, send: Send, response: Response) -> None:
         {"type": "websocket.http.response.start", "status": response.status, "headers": headers}
     )
     await send({"type": "websocket.http.response.body", "body": body})
-
-
-def _headers(scope: Scope) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
-
-
-def _url(scope: Scope) -> str:
-    """The URL the worker sees: http(s), as at the edge, where `request.url` of a WebSocket
-    upgrade is never ws://."""
-    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-    if host is None:
-        server = scope.get("server") or ("localhost", None)
-        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
-    raw_path = scope.get("raw_path")
-    path = raw_path.decode("latin-1") if raw_path else scope["path"]
-    query = scope.get("query_string", b"")
-    url = f"{scheme}://{host}{scope.get('root_path', '')}{path}"
-    return f"{url}?{query.decode('latin-1')}" if query else url
-
-
-def _log_line(scope: Scope, status: int, reason: str, started: float) -> None:
-    if not http_log.isEnabledFor(logging.INFO):
-        return
-    elapsed = (time.perf_counter() - started) * 1000
-    query = scope.get("query_string", b"")
-    path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
-    log_fast(
-        http_log,
-        logging.INFO,
-        "%s %s %d %s (%dms)",
-        "GET",
-        path,
-        status,
-        reason or _PHRASES.get(status, ""),
-        elapsed,
-    )

@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FileGuard", "StateError", "StateLock", "open_error"]
+__all__ = ["FileGuard", "StateError", "StateLock", "open_error", "write_new_file"]
 
 log = logging.getLogger("miniflare_py")
 
@@ -219,3 +219,15 @@ def _reason(exc: BaseException) -> str:
         return exc.strerror
     text = exc.args[0] if exc.args else str(exc)
     return str(text).splitlines()[0] if str(text) else type(exc).__name__
+
+
+def write_new_file(path: str | Path, data: bytes) -> None:
+    """Create `path`, which must not exist yet (FileExistsError), holding `data`: written until
+    every byte is out (one `os.write` may take fewer)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

@@ -38,13 +38,13 @@ queues) and the tools share it.
 
 from __future__ import annotations
 
-import decimal
 import math
 import struct
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .jsnumber import js_number
 from .workers.jsdict import JsDict
 
 __all__ = [
@@ -114,23 +114,6 @@ def _index(key: str) -> int | None:
     return n if n <= _MAX_INDEX else None
 
 
-def _number_text(x: float) -> str:
-    """`String(x)` in JavaScript."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    if x.is_integer() and abs(x) < 1e21:
-        return str(int(x))
-    mantissa, _, exp_text = repr(x).partition("e")
-    if not exp_text:
-        return mantissa
-    exponent = int(exp_text)
-    if -7 < exponent < 21:  # JavaScript writes these positionally
-        return format(decimal.Decimal(repr(x)), "f")
-    return f"{mantissa}e{'+' if exponent > 0 else '-'}{abs(exponent)}"
-
-
 def _key_text(key: Any) -> str:
     """`String(key)` in JavaScript, for a dict key after the SDK's conversion."""
     if isinstance(key, str):
@@ -142,7 +125,7 @@ def _key_text(key: Any) -> str:
     if isinstance(key, int):
         return str(key)
     if isinstance(key, float):
-        return _number_text(key)
+        return js_number(key)
     if isinstance(key, tuple):  # an Array: its elements joined by commas, null as ""
         return ",".join("" if k is None else _key_text(k) for k in key)
     if isinstance(key, bytes | memoryview):  # a Uint8Array

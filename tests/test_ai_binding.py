@@ -4,7 +4,6 @@ answers a worker can read and return, the documented errors, streams and images.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,8 @@ from miniflare_py.config_base import ConfigError
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 AI = '[ai]\nbinding = "AI"\n'
 
-
-@pytest.fixture(autouse=True)
-def _local_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the local backend, whatever the shell running them says."""
-    for name in list(os.environ):
-        if name.startswith("PYFLARE_AI_"):
-            monkeypatch.delenv(name)
-
+# the local backend, whatever the shell running the tests says
+pytestmark = pytest.mark.usefixtures("local_ai")
 
 ECHO_WORKER = """
 import json

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,8 @@ class Default(WorkerEntrypoint):
 """
 
 
-@pytest.fixture(autouse=True)
-def _local_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYFLARE_AI_"):
-            monkeypatch.delenv(name)
+# the local backend, whatever the shell running the tests says
+pytestmark = pytest.mark.usefixtures("local_ai")
 
 
 @pytest.fixture

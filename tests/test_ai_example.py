@@ -6,7 +6,6 @@ OpenAI-compatible server behind it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,8 @@ DOCUMENTS = ["The cat sat on the mat.", "Stock markets fell sharply.", "A cat sl
 OFFLINE = {"PYFLARE_AI_BASE_URL": "", "PYFLARE_AI_MODEL_MAP": ""}
 
 
-@pytest.fixture(autouse=True)
-def _local_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYFLARE_AI_"):
-            monkeypatch.delenv(name)
+# the local backend, whatever the shell running the tests says
+pytestmark = pytest.mark.usefixtures("local_ai")
 
 
 def sse_text(body: str) -> str:

@@ -3,8 +3,6 @@ a model error takes the seed's retry and dead-letter path."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from helpers import SEED, submit, task
 
@@ -15,11 +13,8 @@ DLQ = "ai-processing-dlq"
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 
 
-@pytest.fixture(autouse=True)
-def _local_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYFLARE_AI_"):
-            monkeypatch.delenv(name)
+# the local backend, whatever the shell running the tests says
+pytestmark = pytest.mark.usefixtures("local_ai")
 
 
 @pytest.fixture

@@ -46,66 +46,31 @@ def answer(site: AssetServer, path: str) -> tuple[int, str]:
     return response.status, response.read().decode()
 
 
-# The tables of Cloudflare's "HTML handling" page (dist/file.html, dist/folder/index.html).
+# The tables of Cloudflare's "HTML handling" page (dist/file.html, dist/folder/index.html): what
+# each path answers under auto-trailing-slash, force-trailing-slash and drop-trailing-slash.
 # Where the page shows a redirect that redirects again (/folder.html -> /folder -> /folder/),
 # the asset worker Cloudflare runs sends the final URL at once, and so does pyflare.
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("/file", (200, "file page")),
-        ("/file.html", (307, "/file")),
-        ("/file/", (307, "/file")),
-        ("/file/index", (307, "/file")),
-        ("/file/index.html", (307, "/file")),
-        ("/folder", (307, "/folder/")),
-        ("/folder.html", (307, "/folder/")),
-        ("/folder/", (200, "folder page")),
-        ("/folder/index", (307, "/folder/")),
-        ("/folder/index.html", (307, "/folder/")),
-    ],
-)
-def test_auto_trailing_slash(tmp_path: Path, path: str, expected: tuple[int, str]) -> None:
-    assert answer(server(make_site(tmp_path)), path) == expected
+MODES = ("auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash")
+HTML_HANDLING = {
+    "/file": ((200, "file page"), (307, "/file/"), (200, "file page")),
+    "/file.html": ((307, "/file"), (307, "/file/"), (307, "/file")),
+    "/file/": ((307, "/file"), (200, "file page"), (307, "/file")),
+    "/file/index": ((307, "/file"), (307, "/file/"), (307, "/file")),
+    "/file/index.html": ((307, "/file"), (307, "/file/"), (307, "/file")),
+    "/folder": ((307, "/folder/"), (307, "/folder/"), (200, "folder page")),
+    "/folder.html": ((307, "/folder/"), (307, "/folder/"), (307, "/folder")),
+    "/folder/": ((200, "folder page"), (200, "folder page"), (307, "/folder")),
+    "/folder/index": ((307, "/folder/"), (307, "/folder/"), (307, "/folder")),
+    "/folder/index.html": ((307, "/folder/"), (307, "/folder/"), (307, "/folder")),
+}
 
 
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("/file", (307, "/file/")),
-        ("/file.html", (307, "/file/")),
-        ("/file/", (200, "file page")),
-        ("/file/index", (307, "/file/")),
-        ("/file/index.html", (307, "/file/")),
-        ("/folder", (307, "/folder/")),
-        ("/folder.html", (307, "/folder/")),
-        ("/folder/", (200, "folder page")),
-        ("/folder/index", (307, "/folder/")),
-        ("/folder/index.html", (307, "/folder/")),
-    ],
-)
-def test_force_trailing_slash(tmp_path: Path, path: str, expected: tuple[int, str]) -> None:
-    site = server(make_site(tmp_path), html_handling="force-trailing-slash")
-    assert answer(site, path) == expected
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("/file", (200, "file page")),
-        ("/file.html", (307, "/file")),
-        ("/file/", (307, "/file")),
-        ("/file/index", (307, "/file")),
-        ("/file/index.html", (307, "/file")),
-        ("/folder", (200, "folder page")),
-        ("/folder.html", (307, "/folder")),
-        ("/folder/", (307, "/folder")),
-        ("/folder/index", (307, "/folder")),
-        ("/folder/index.html", (307, "/folder")),
-    ],
-)
-def test_drop_trailing_slash(tmp_path: Path, path: str, expected: tuple[int, str]) -> None:
-    site = server(make_site(tmp_path), html_handling="drop-trailing-slash")
-    assert answer(site, path) == expected
+@pytest.mark.parametrize("mode", range(len(MODES)), ids=MODES)
+@pytest.mark.parametrize("path", HTML_HANDLING)
+def test_html_handling(tmp_path: Path, path: str, mode: int) -> None:
+    # auto-trailing-slash is the default: that column is checked without naming it
+    options = {"html_handling": MODES[mode]} if mode else {}
+    assert answer(server(make_site(tmp_path), **options), path) == HTML_HANDLING[path][mode]
 
 
 def test_none_serves_exact_names_only(tmp_path: Path) -> None:

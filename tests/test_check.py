@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import SEED, write_worker
 
 from miniflare_py.check import FetchSpec
 from miniflare_py.commands.check import check
 
-SEED = Path(__file__).resolve().parent.parent / "fixtures" / "ai-tasks"
 SEED_CONFIG = str(SEED / "wrangler.toml")
 POST_TASK = 'POST /api/tasks {"user": "ci", "taskType": "analysis", "question": "why?"}'
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(check, list(args), catch_exceptions=False)
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(check, [str(arg) for arg in args], catch_exceptions=False)
 
 
-def run_json(*args: str) -> tuple[int, Any]:
+def run_json(*args: str | Path) -> tuple[int, Any]:
     result = run(*args, "--json")
     return result.exit_code, json.loads(result.stdout)
-
-
-def write_worker(folder: Path, source: str, config: str = "") -> str:
-    path = folder / "wrangler.toml"
-    path.write_text(f'name = "w"\nmain = "worker.py"\n{textwrap.dedent(config)}')
-    (folder / "worker.py").write_text(textwrap.dedent(source))
-    return str(path)
 
 
 QUEUE_CONFIG = """

@@ -4,56 +4,29 @@ terminal, colours by NO_COLOR / --color, one line for a mistake, a report reques
 from __future__ import annotations
 
 import json
-import logging
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from helpers import D1_CONFIG, pyflare
 
 import miniflare_py.console
-from miniflare_py.cli import main
+
+pytestmark = pytest.mark.usefixtures("restore_engine_logger")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-CONFIG = """
-name = "app"
-main = "worker.py"
-
-[[d1_databases]]
-binding = "DB"
-database_name = "app-db"
-database_id = "00000000-1111-2222-3333-444444444444"
-"""
 ID = "d8c6a2503f22bdbea0e41c2b0f1a1d55"
 TRICKY = f"SELECT '[en] hello' AS result, '[/red]' AS closing, ':smile:' AS emoji, '{ID}' AS id"
 
 
-@pytest.fixture(autouse=True)
-def restore_engine_logger() -> Iterator[None]:
-    """`pyflare dev` points the engine's logger at the console; undo that for later tests."""
-    logger = logging.getLogger("miniflare_py")
-    saved = logger.level, logger.handlers[:], logger.propagate
-    yield
-    logger.setLevel(saved[0])
-    logger.handlers[:] = saved[1]
-    logger.propagate = saved[2]
-
-
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "wrangler.toml").write_text(CONFIG)
-    (tmp_path / "worker.py").write_text("async def on_fetch(request, env):\n    pass\n")
-    monkeypatch.chdir(tmp_path)
+def project(make_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
-    return tmp_path
-
-
-def pyflare(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, prog_name="pyflare")
+    return make_project(D1_CONFIG)
 
 
 @pytest.fixture
@@ -151,7 +124,7 @@ def test_queues_status_off_a_terminal_is_full_width_plain_text(
 
     name = "q-" + "long" * 50
     (tmp_path / "wrangler.toml").write_text(
-        CONFIG + f'\n[[queues.producers]]\nbinding = "Q"\nqueue = "{name}"\n'
+        D1_CONFIG + f'\n[[queues.producers]]\nbinding = "Q"\nqueue = "{name}"\n'
     )
 
     async def send() -> None:
@@ -271,7 +244,7 @@ def test_d1_list_and_info_on_a_terminal(
 
 def test_queues_list(project: Path) -> None:
     (project / "wrangler.toml").write_text(
-        CONFIG + '\n[[queues.producers]]\nbinding = "Q"\nqueue = "jobs"\n\n'
+        D1_CONFIG + '\n[[queues.producers]]\nbinding = "Q"\nqueue = "jobs"\n\n'
         '[[queues.consumers]]\nqueue = "jobs"\ndead_letter_queue = "jobs-dlq"\n'
     )
     rows = json.loads(pyflare("queues", "list", "--json").stdout)

@@ -5,23 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
 import pytest
-from click.testing import CliRunner
-
-from miniflare_py.commands.d1 import d1
-
-CONFIG = """
-name = "app"
-main = "worker.py"
-
-[[d1_databases]]
-binding = "DB"
-database_name = "app-db"
-database_id = "00000000-1111-2222-3333-444444444444"
-"""
+from click.testing import Result
+from helpers import D1_CONFIG, pyflare
 
 
 def wrangler_path(persist: Path, database_id: str) -> Path:
@@ -32,15 +22,12 @@ def wrangler_path(persist: Path, database_id: str) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "wrangler.toml").write_text(CONFIG)
-    (tmp_path / "worker.py").write_text("async def on_fetch(request, env):\n    pass\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(make_project: Callable[..., Path]) -> Path:
+    return make_project(D1_CONFIG)
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(d1, list(args), catch_exceptions=False)
+def invoke(*args: str) -> Result:
+    return pyflare("d1", *args)
 
 
 def test_execute_json_and_file_at_wrangler_path(project: Path) -> None:
@@ -88,7 +75,7 @@ def test_execute_config_and_env_options(project: Path, tmp_path: Path) -> None:
     other.mkdir()
     (other / "worker.py").write_text("")
     (other / "wrangler.toml").write_text(
-        CONFIG + '\n[env.staging]\n[[env.staging.d1_databases]]\nbinding = "DB"\n'
+        D1_CONFIG + '\n[env.staging]\n[[env.staging.d1_databases]]\nbinding = "DB"\n'
         'database_name = "staging-db"\ndatabase_id = "staging-id"\n'
     )
     result = invoke(
@@ -118,7 +105,7 @@ def test_execute_config_and_env_options(project: Path, tmp_path: Path) -> None:
     ],
 )
 def test_user_errors_are_one_line(project: Path, args: tuple[str, ...], message: str) -> None:
-    result = CliRunner().invoke(d1, list(args))
+    result = invoke(*args)
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert message in result.stderr
@@ -130,14 +117,14 @@ def test_user_errors_are_one_line(project: Path, args: tuple[str, ...], message:
 
 
 def test_execute_needs_command_or_file(project: Path) -> None:
-    result = CliRunner().invoke(d1, ["execute", "DB"])
+    result = invoke("execute", "DB")
     assert result.exit_code == 2
     assert "exactly one of --command or --file" in result.output
 
 
 def test_no_config_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(d1, ["execute", "DB", "--command", "SELECT 1"])
+    result = invoke("execute", "DB", "--command", "SELECT 1")
     assert result.exit_code == 1
     assert "wrangler.toml" in result.output
 
@@ -187,7 +174,7 @@ def test_migrations_apply_failure_names_file(project: Path) -> None:
         "INSERT INTO a VALUES (1);\nINSERT INTO nope VALUES (1);\n"
     )
     (folder / "0003_later.sql").write_text("CREATE TABLE c (x);\n")
-    result = CliRunner().invoke(d1, ["migrations", "apply", "DB"])
+    result = invoke("migrations", "apply", "DB")
     assert result.exit_code == 1
     assert "Applied 0001_ok.sql" in result.output
     assert (

@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
+from helpers import D1_CONFIG, pyflare
 
-from miniflare_py.commands.d1 import d1
 from miniflare_py.d1.sqldump import ExportError, _js_number, dump_sql
-
-CONFIG = """
-name = "app"
-main = "worker.py"
-
-[[d1_databases]]
-binding = "DB"
-database_name = "app-db"
-database_id = "00000000-1111-2222-3333-444444444444"
-
-[[d1_databases]]
-binding = "COPY"
-database_id = "copy"
-"""
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "wrangler.toml").write_text(CONFIG)
-    (tmp_path / "worker.py").write_text("")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(make_project: Callable[..., Path]) -> Path:
+    return make_project(D1_CONFIG + '\n[[d1_databases]]\nbinding = "COPY"\ndatabase_id = "copy"\n')
 
 
-def run(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(d1, list(args))
+def run(*args: str) -> Result:
+    return pyflare("d1", *args)
 
 
 def execute(database: str, sql: str) -> list[dict]:  # type: ignore[type-arg]

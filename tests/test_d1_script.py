@@ -4,25 +4,15 @@ file named."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import D1_CONFIG, pyflare
 
 import miniflare_py.console
-from miniflare_py.commands.d1 import d1
 from miniflare_py.d1 import D1Database, MigrationError, apply_migrations
 from miniflare_py.d1.script import ScriptError, run_script, script_statements
-
-CONFIG = """
-name = "app"
-main = "worker.py"
-
-[[d1_databases]]
-binding = "DB"
-database_name = "app-db"
-database_id = "00000000-1111-2222-3333-444444444444"
-"""
 
 SCRIPT = """-- seed data
 CREATE TABLE t (a INTEGER, b TEXT);
@@ -37,11 +27,8 @@ INSERT INTO t VALUES (4, 'four');
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "wrangler.toml").write_text(CONFIG)
-    (tmp_path / "worker.py").write_text("")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(make_project: Callable[..., Path]) -> Path:
+    return make_project(D1_CONFIG)
 
 
 def test_statements_know_their_number_and_line() -> None:
@@ -72,7 +59,7 @@ def test_a_failure_names_the_statement_and_the_line_of_the_error() -> None:
 
 def test_execute_file_names_file_line_and_statement_in_one_line(project: Path) -> None:
     (project / "seed.sql").write_text(SCRIPT.replace("INTO t VALUES (4", "INTO u VALUES (4"))
-    result = CliRunner().invoke(d1, ["execute", "DB", "--file", "seed.sql"])
+    result = pyflare("d1", "execute", "DB", "--file", "seed.sql")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (
         "Error: no such table: u: SQLITE_ERROR (at seed.sql:9, statement 5)"
@@ -81,19 +68,19 @@ def test_execute_file_names_file_line_and_statement_in_one_line(project: Path) -
 
 
 def test_execute_command_names_the_statement_when_there_are_several(project: Path) -> None:
-    result = CliRunner().invoke(d1, ["execute", "DB", "--command", "SELECT 1; SELEC 2"])
+    result = pyflare("d1", "execute", "DB", "--command", "SELECT 1; SELEC 2")
     assert result.stderr.splitlines()[-1] == (
         'Error: near "SELEC": syntax error at offset 0: SQLITE_ERROR '
         "(in statement 2 of the command)"
     )
-    result = CliRunner().invoke(d1, ["execute", "DB", "--command", "SELEC 2"])
+    result = pyflare("d1", "execute", "DB", "--command", "SELEC 2")
     assert result.stderr.splitlines()[-1] == (
         'Error: near "SELEC": syntax error at offset 0: SQLITE_ERROR'
     )
 
 
 def test_execute_names_the_database_file_on_stderr(project: Path) -> None:
-    result = CliRunner().invoke(d1, ["execute", "DB", "--command", "SELECT 1"])
+    result = pyflare("d1", "execute", "DB", "--command", "SELECT 1")
     assert result.exit_code == 0, result.output
     [line, done] = result.stderr.splitlines()
     assert line.startswith(
@@ -106,7 +93,7 @@ def test_execute_names_the_database_file_on_stderr(project: Path) -> None:
 
 def test_a_binary_sqlite_file_is_refused_as_wrangler_does(project: Path) -> None:
     (project / "db.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
-    result = CliRunner().invoke(d1, ["execute", "DB", "--file", "db.sqlite3"])
+    result = pyflare("d1", "execute", "DB", "--file", "db.sqlite3")
     assert result.exit_code == 1
     assert "Provided file is a binary SQLite database file" in result.output
 
@@ -117,7 +104,7 @@ def test_a_failed_migration_names_file_and_line(project: Path) -> None:
     (folder / "0001_init.sql").write_text(
         "CREATE TABLE a (x);\n\n-- then\nINSERT INTO a VALUES (1);\nINSERT INTO b VALUES (2);\n"
     )
-    result = CliRunner().invoke(d1, ["migrations", "apply", "DB"])
+    result = pyflare("d1", "migrations", "apply", "DB")
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == (
         "Error: Migration 0001_init.sql failed: D1_ERROR: no such table: b: SQLITE_ERROR "
@@ -169,7 +156,7 @@ def test_execute_drives_the_progress_bar(project: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(miniflare_py.console, "progress", spy)
     (project / "big.sql").write_text("CREATE TABLE t (a);\n" + "INSERT INTO t VALUES (1);\n" * 3000)
-    result = CliRunner().invoke(d1, ["execute", "DB", "--file", "big.sql", "--json"])
+    result = pyflare("d1", "execute", "DB", "--file", "big.sql", "--json")
     assert result.exit_code == 0, result.output
     assert calls == [(3001, "Executing")]
     assert len(json.loads(result.stdout)) == 3001

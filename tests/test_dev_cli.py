@@ -17,18 +17,9 @@ from miniflare_py.cli import main
 from miniflare_py.dev import DevError, bind_socket
 from miniflare_py.server import create_app
 
+pytestmark = pytest.mark.usefixtures("restore_engine_logger")
+
 ECHO = Path(__file__).parent / "workers" / "echo"
-
-
-@pytest.fixture(autouse=True)
-def restore_engine_logger() -> Iterator[None]:
-    """`pyflare dev` points the engine's logger at the console; undo that for later tests."""
-    logger = logging.getLogger("miniflare_py")
-    saved = logger.level, logger.handlers[:], logger.propagate
-    yield
-    logger.setLevel(saved[0])
-    logger.handlers[:] = saved[1]
-    logger.propagate = saved[2]
 
 
 @pytest.fixture

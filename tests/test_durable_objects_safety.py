@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import unprivileged
 
 from miniflare_py.clock import RealClock
 from miniflare_py.durable_objects.alarms import AlarmScheduler
@@ -195,17 +194,8 @@ except DurableObjectError as exc:
 """
 
 
-def _unprivileged() -> list[str]:
-    """A prefix that makes file permissions apply (root ignores them)."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("unshare") and subprocess.run(["unshare", "--user", "true"]).returncode == 0:
-        return ["unshare", "--user"]  # root without its capabilities: permissions apply
-    pytest.skip("running as root, and unshare cannot drop root's right to ignore permissions")
-
-
 def test_a_read_only_object_file_is_one_line_naming_it(tmp_path: Path) -> None:
-    prefix = _unprivileged()
+    prefix = unprivileged()
     path = tmp_path / "object.sqlite"
     first = ObjectDatabase(path)
     SqlStorage(first).exec("CREATE TABLE t (a)")

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import start_holder
 
 from miniflare_py import httpguard
 from miniflare_py.dev import state_folder_lock
@@ -151,14 +150,8 @@ def test_a_state_folder_held_by_another_process_is_refused_naming_it_and_its_pid
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "state"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(folder)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = start_holder(HOLDER, folder)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
         with pytest.raises(StateError) as info:
             state_folder_lock(folder).acquire()
         message = str(info.value)
@@ -172,13 +165,7 @@ def test_a_state_folder_held_by_another_process_is_refused_naming_it_and_its_pid
 
 def test_a_lock_killed_with_its_owner_is_free_again(tmp_path: Path) -> None:
     folder = tmp_path / "state"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(folder)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    holder = start_holder(HOLDER, folder)
     holder.kill()  # SIGKILL: no cleanup at all
     holder.wait(10)
     with state_folder_lock(folder):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from helpers import pyflare
 
 from miniflare_py import Miniflare
-from miniflare_py.cli import main
 from miniflare_py.clock import RealClock
 from miniflare_py.kv import KvNamespace, open_storage
 
@@ -40,15 +41,12 @@ async def on_fetch(request, env):
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "wrangler.toml").write_text(CONFIG)
-    (tmp_path / "worker.py").write_text(WORKER)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(make_project: Callable[..., Path]) -> Path:
+    return make_project(CONFIG, WORKER)
 
 
 def kv(*args: str) -> Result:
-    return CliRunner().invoke(main, ["kv", "key", *args])
+    return pyflare("kv", "key", *args)
 
 
 def namespace(project: Path, namespace_id: str) -> KvNamespace:

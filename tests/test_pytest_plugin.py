@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import ANYIO_CONFTEST, PLUGIN_INI, user_project, user_tests
 
 WRANGLER = """\
 name = "jobs"
@@ -84,37 +85,16 @@ class Default(WorkerEntrypoint):
             message.ack()
 """
 
-CONFTEST = """\
-import pytest
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-"""
-
-INI = """\
-[pytest]
-asyncio_default_fixture_loop_scope = function
-"""
-
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A user's worker project: wrangler.toml, worker.py, migrations/ and a conftest."""
-    pytester.makefile(".toml", wrangler=WRANGLER)
-    pytester.makepyfile(worker=WORKER, conftest=CONFTEST)
-    pytester.mkdir("migrations")
-    (pytester.path / "migrations" / "0001_jobs.sql").write_text(MIGRATION)
-    pytester.makeini(INI)
-    return pytester
+    return user_project(
+        pytester, WRANGLER, WORKER, conftest=ANYIO_CONFTEST, migrations={"0001_jobs.sql": MIGRATION}
+    )
 
 
-def source(body: str) -> str:
-    return "import pytest\n\n" + textwrap.dedent(body)
-
-
-USER_TESTS = "import pytest_asyncio\n" + source(
+USER_TESTS = "import pytest_asyncio\n" + user_tests(
     """
     @pytest.mark.anyio
     async def test_under_anyio(pyflare):
@@ -197,9 +177,9 @@ def test_user_project_passes_under_anyio_pytest_asyncio_and_sync(project: pytest
 
 
 def test_pytest_asyncio_auto_mode(project: pytest.Pytester) -> None:
-    project.makeini(INI + "asyncio_mode = auto\n")
+    project.makeini(PLUGIN_INI + "asyncio_mode = auto\n")
     project.makepyfile(
-        test_auto=source(
+        test_auto=user_tests(
             """
             async def test_unmarked(pyflare):
                 assert (await pyflare.fetch("/hello")).status == 200
@@ -211,7 +191,7 @@ def test_pytest_asyncio_auto_mode(project: pytest.Pytester) -> None:
 
 def test_failure_report_shows_queue_stats_and_emulator_log(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_fail=source(
+        test_fail=user_tests(
             """
             @pytest.mark.anyio
             async def test_job_is_done(pyflare):
@@ -268,7 +248,7 @@ def test_marker_picks_config_env_and_vars(project: pytest.Pytester) -> None:
         )
     )
     project.makepyfile(
-        test_marker=source(
+        test_marker=user_tests(
             """
             pytestmark = pytest.mark.pyflare(vars={"NAME": "module"})
 
@@ -306,9 +286,9 @@ def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
         "async def on_fetch(request):\n"
         '    return Response("from app")\n'
     )
-    pytester.makeini(INI + "pyflare_config = app/wrangler.toml\n")
+    pytester.makeini(PLUGIN_INI + "pyflare_config = app/wrangler.toml\n")
     pytester.makepyfile(
-        test_ini=source(
+        test_ini=user_tests(
             """
             def test_app(pyflare_sync):
                 assert pyflare_sync.fetch("/").text() == "from app"
@@ -320,9 +300,9 @@ def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
 
 
 def test_a_marker_env_none_turns_the_ini_env_off(project: pytest.Pytester) -> None:
-    project.makeini(INI + "pyflare_env = staging\n")
+    project.makeini(PLUGIN_INI + "pyflare_env = staging\n")
     project.makepyfile(
-        test_env=source(
+        test_env=user_tests(
             """
             def test_ini_env(pyflare_sync):
                 assert pyflare_sync.fetch("/hello").json() == {"greeting": "hello from staging"}
@@ -343,7 +323,7 @@ def test_config_in_a_folder_above_the_rootdir_is_found(project: pytest.Pytester)
     (project.path / "pytest.ini").unlink(missing_ok=True)
     tests = project.mkdir("tests")
     (tests / "test_up.py").write_text(
-        source(
+        user_tests(
             """
             def test_found(pyflare_sync):
                 assert pyflare_sync.fetch("/hello").json() == {"greeting": "hello"}
@@ -358,7 +338,7 @@ def test_config_in_a_folder_above_the_rootdir_is_found(project: pytest.Pytester)
 
 def test_migrations_can_be_turned_off(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_no_migrations=source(
+        test_no_migrations=user_tests(
             """
             from miniflare_py.d1 import D1Error
 
@@ -381,9 +361,9 @@ def test_migrations_can_be_turned_off(project: pytest.Pytester) -> None:
 
 
 def test_missing_config_is_one_clear_error(pytester: pytest.Pytester) -> None:
-    pytester.makeini(INI)
+    pytester.makeini(PLUGIN_INI)
     pytester.makepyfile(
-        test_none=source(
+        test_none=user_tests(
             """
             def test_needs_a_worker(pyflare_sync):
                 pass
@@ -400,7 +380,7 @@ def test_missing_config_is_one_clear_error(pytester: pytest.Pytester) -> None:
 def test_worker_import_error_is_reported(project: pytest.Pytester) -> None:
     project.makepyfile(worker="import not_a_module_anywhere\n")
     project.makepyfile(
-        test_broken=source(
+        test_broken=user_tests(
             """
             @pytest.mark.anyio
             async def test_anything(pyflare):
@@ -419,7 +399,7 @@ def test_worker_import_error_is_reported(project: pytest.Pytester) -> None:
 def test_config_and_migration_errors_are_one_message(project: pytest.Pytester) -> None:
     (project.path / "migrations" / "0002_broken.sql").write_text("CREATE TABLE (\n")
     project.makepyfile(
-        test_errors=source(
+        test_errors=user_tests(
             """
             def test_broken_migration(pyflare_sync):
                 pass
@@ -484,7 +464,7 @@ def test_config_and_migration_errors_are_one_message(project: pytest.Pytester) -
 def test_a_misused_fixture_is_one_clear_error(
     project: pytest.Pytester, test_file: str, message: str
 ) -> None:
-    project.makepyfile(test_misuse=source(test_file))
+    project.makepyfile(test_misuse=user_tests(test_file))
     result = project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([message])
@@ -492,7 +472,7 @@ def test_a_misused_fixture_is_one_clear_error(
 
 def test_projects_without_pyflare_do_not_import_the_runtime(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_light=source(
+        test_light=user_tests(
             """
             import sys
 
@@ -512,7 +492,7 @@ def test_projects_without_pyflare_do_not_import_the_runtime(pytester: pytest.Pyt
 
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:
-    pytester.makeini(INI)
+    pytester.makeini(PLUGIN_INI)
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.pyflare(config=None, env=None, vars=None, *"])
 
@@ -541,7 +521,7 @@ def test_documented_examples_pass(pytester: pytest.Pytester) -> None:
     shutil.copytree(repo / "fixtures" / "ai-tasks", pytester.path, dirs_exist_ok=True)
     preview = repo / "fixtures" / "link-preview"
     shutil.copytree(preview, pytester.path / "fixtures" / "link-preview")
-    pytester.makeini(INI)
+    pytester.makeini(PLUGIN_INI)
     (pytester.path / "tests").mkdir()
     for name, code in examples:
         (pytester.path / name).write_text(code)
@@ -557,9 +537,9 @@ def test_durable_objects_are_fresh_per_test_and_reachable(pytester: pytest.Pytes
     lab = Path(__file__).parent / "e2e_workers" / "do_lab"
     shutil.copy(lab / "wrangler.toml", pytester.path / "wrangler.toml")
     shutil.copy(lab / "worker.py", pytester.path / "worker.py")
-    pytester.makeini(INI)
+    pytester.makeini(PLUGIN_INI)
     pytester.makepyfile(
-        test_objects=source(
+        test_objects=user_tests(
             """
             @pytest.mark.anyio
             @pytest.mark.parametrize("round", [1, 2])

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import write_worker
+from helpers import PLUGIN_INI, write_worker
 
 from miniflare_py.pytest_plugin.helpers import PyflareRuntime
 from miniflare_py.pytest_plugin.queue_result import RetryBatch, RetryMessage
@@ -382,7 +382,7 @@ def test_helpers_through_the_fixtures(pytester: pytest.Pytester, config: Path) -
         (pytester.path / name).write_text((config.parent / name).read_text())
     (pytester.path / "migrations").mkdir()
     (pytester.path / "migrations" / "0001_log.sql").write_text(MIGRATION)
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeini(PLUGIN_INI)
     pytester.makepyfile(
         test_user=textwrap.dedent(
             """

@@ -4,11 +4,11 @@ tries to reach the network, naming the URL. Run through pytester, as a user runs
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import ANYIO_CONFTEST, user_project, user_tests
 from http_target import http_target
 
 from miniflare_py.pytest_plugin import _denied_message
@@ -47,17 +47,6 @@ class Default(WorkerEntrypoint):
         return Response("not found", status=404)
 """
 
-CONFTEST = """\
-import pytest
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-"""
-
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-
 
 @pytest.fixture(scope="module")
 def local_url() -> Iterator[str]:
@@ -67,19 +56,12 @@ def local_url() -> Iterator[str]:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makefile(".toml", wrangler=WRANGLER)
-    pytester.makepyfile(worker=WORKER, conftest=CONFTEST)
-    pytester.makeini(INI)
-    return pytester
-
-
-def source(body: str) -> str:
-    return "import pytest\n\n" + textwrap.dedent(body)
+    return user_project(pytester, WRANGLER, WORKER, conftest=ANYIO_CONFTEST)
 
 
 def test_respx_mocks_every_outbound_path(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_mocked=source(
+        test_mocked=user_tests(
             """
             @pytest.mark.anyio
             @pytest.mark.parametrize("path", ["/workers-fetch", "/js-fetch", "/pyfetch"])
@@ -119,7 +101,7 @@ def test_unmocked_requests_reach_the_network_by_default(
     project: pytest.Pytester, local_url: str
 ) -> None:
     project.makepyfile(
-        test_allow=source(
+        test_allow=user_tests(
             f"""
             @pytest.mark.anyio
             async def test_real_request(pyflare):
@@ -144,7 +126,7 @@ def test_deny_fails_an_unmocked_request_naming_the_url(
     project: pytest.Pytester, local_url: str
 ) -> None:
     project.makepyfile(
-        test_deny=source(
+        test_deny=user_tests(
             f"""
             pytestmark = pytest.mark.pyflare(outbound="deny")
 
@@ -198,7 +180,7 @@ def test_deny_fails_an_unmocked_request_naming_the_url(
 
 def test_unknown_outbound_option_is_one_clear_error(project: pytest.Pytester) -> None:
     project.makepyfile(
-        test_typo=source(
+        test_typo=user_tests(
             """
             @pytest.mark.pyflare(outbound="block")
             def test_typo(pyflare_sync):

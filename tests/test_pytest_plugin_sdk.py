@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from helpers import user_project
 
 WRANGLER = """\
 name = "sdk-style"
@@ -95,18 +96,10 @@ def test_sync_fixture_binds_env_too(pyflare_sync, env):
     assert env.GREETING == "hello"
 """
 
-INI = """\
-[pytest]
-asyncio_default_fixture_loop_scope = function
-"""
-
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makefile(".toml", wrangler=WRANGLER)
-    pytester.makepyfile(worker=WORKER, conftest=CONFTEST, test_sdk_style=TESTS)
-    pytester.makeini(INI)
-    return pytester
+    return user_project(pytester, WRANGLER, WORKER, conftest=CONFTEST, test_sdk_style=TESTS)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from helpers import user_project
 
 WRANGLER = """\
 name = "state"
@@ -103,19 +104,17 @@ async def touch_everything(mf, n):
 """
 
 
+MIGRATIONS = {
+    "0001_items.sql": "CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER);\n",
+    "0002_more.sql": "CREATE INDEX items_n ON items(n);\n",
+}
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makefile(".toml", wrangler=WRANGLER)
-    pytester.makepyfile(worker=WORKER, conftest=CONFTEST, isolation=ISOLATION)
-    pytester.mkdir("migrations")
-    (pytester.path / "migrations" / "0001_items.sql").write_text(
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER);\n"
+    return user_project(
+        pytester, WRANGLER, WORKER, conftest=CONFTEST, isolation=ISOLATION, migrations=MIGRATIONS
     )
-    (pytester.path / "migrations" / "0002_more.sql").write_text(
-        "CREATE INDEX items_n ON items(n);\n"
-    )
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    return pytester
 
 
 def source(body: str) -> str:

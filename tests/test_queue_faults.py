@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import start_holder
 
 from miniflare_py.clock import VirtualClock
 from miniflare_py.config import QueueConsumerConfig
@@ -288,14 +289,8 @@ sys.stdin.readline()
 
 def test_a_store_open_in_another_process_is_refused_in_one_line(tmp_path: Path) -> None:
     path = queue_store_path(tmp_path / "state")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = start_holder(HOLDER, path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
         with pytest.raises(StateError) as info:
             SqliteStore(path)
         message = str(info.value)

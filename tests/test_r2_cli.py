@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "wrangler.toml").write_text('name = "w"\nmain = "worker.py"\n')
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(make_project: Callable[..., Path]) -> Path:
+    return make_project('name = "w"\nmain = "worker.py"\n')
 
 
 def test_put_get_delete_round_trip(project: Path) -> None:

@@ -3,11 +3,10 @@ small workers: fail_next_sends, pause/resume, messages(), deliver(), waitUntil."
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import submit, task
+from helpers import submit, task, write_worker
 
 from miniflare_py.queues import QueueSendError
 from miniflare_py.runtime import Miniflare
@@ -168,13 +167,6 @@ async def test_deliver_plain_bodies_to_the_dead_letter_consumer(pyflare: Minifla
 
 
 # small workers
-
-
-def write_worker(folder: Path, source: str, extra_config: str = "") -> Path:
-    config = folder / "wrangler.toml"
-    config.write_text(f'name = "w"\nmain = "worker.py"\n{textwrap.dedent(extra_config)}')
-    (folder / "worker.py").write_text(textwrap.dedent(source))
-    return config
 
 
 QUEUE_CONFIG = """

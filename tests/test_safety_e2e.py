@@ -9,7 +9,6 @@ Durable Objects).
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import signal
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from dev_process import DevProcess, copy_fixture, dev_process, poll, run_pyflare
+from helpers import unprivileged
 
 from miniflare_py.d1 import d1_persist_path
 from miniflare_py.d1.errors import STOPPED_MESSAGE, TIME_LIMIT_MESSAGE
@@ -120,27 +120,25 @@ def test_sigkill_while_d1_execute_writes_to_the_same_folder_loses_nothing(
 # -- runaway queries and signals -----------------------------------------------------------------
 
 
-def test_a_runaway_query_ends_with_d1s_error_after_the_limit(project: Path) -> None:
-    with dev_process(["--no-reload"], cwd=project, env={"PYFLARE_D1_TIME_LIMIT": "1"}) as dev:
-        started = time.monotonic()
-        response = dev.client.get("/runaway")
-        took = time.monotonic() - started
-        assert response.status_code == 500
-        assert response.json() == {"type": "D1Error", "error": TIME_LIMIT_MESSAGE}
-        assert 1.0 <= took < 10, took
-        # the server was not frozen for good: it answers at once
-        assert dev.client.get("/").text == "safety worker"
+def limited(dev: DevProcess, path: str) -> httpx.Response:
+    """The answer to GET `path`, whose query runs until the time limit (1 s here) ends it."""
+    started = time.monotonic()
+    response = dev.client.get(path)
+    took = time.monotonic() - started
+    assert response.status_code == 500
+    assert 1.0 <= took < 10, took
+    return response
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_stops_dev_within_two_seconds_while_a_runaway_query_runs(
-    project: Path, sig: signal.Signals
-) -> None:
+def stopped_during(project: Path, path: str, started: str, sig: signal.Signals) -> httpx.Response:
+    """Send `sig` to `pyflare dev` while GET `path` runs a runaway query (once the worker logs
+    `started`): dev exits 0 within the 2 s target, without a traceback. Returns the answer
+    the request got."""
     answers: list[httpx.Response] = []
-    with dev_process(["--no-reload"], cwd=project) as dev:  # D1's own 30 s limit
-        request = threading.Thread(target=lambda: answers.append(dev.client.get("/runaway")))
+    with dev_process(["--no-reload"], cwd=project) as dev:  # the query's own 30 s limit
+        request = threading.Thread(target=lambda: answers.append(dev.client.get(path)))
         request.start()
-        dev.wait_for_output("runaway query started")
+        dev.wait_for_output(started)
         time.sleep(0.2)  # well inside the query
         sent = time.monotonic()
         dev.proc.send_signal(sig)
@@ -149,8 +147,25 @@ def test_a_signal_stops_dev_within_two_seconds_while_a_runaway_query_runs(
         request.join(10)
         assert code == 0, dev.output
         assert stopped_after < 2.0 + 2.0, stopped_after  # the target is 2 s; CI gets a margin
-        assert answers and answers[0].json()["error"] == STOPPED_MESSAGE
         assert "Traceback" not in dev.output
+    assert answers
+    return answers[0]
+
+
+def test_a_runaway_query_ends_with_d1s_error_after_the_limit(project: Path) -> None:
+    with dev_process(["--no-reload"], cwd=project, env={"PYFLARE_D1_TIME_LIMIT": "1"}) as dev:
+        response = limited(dev, "/runaway")
+        assert response.json() == {"type": "D1Error", "error": TIME_LIMIT_MESSAGE}
+        # the server was not frozen for good: it answers at once
+        assert dev.client.get("/").text == "safety worker"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_dev_within_two_seconds_while_a_runaway_query_runs(
+    project: Path, sig: signal.Signals
+) -> None:
+    answer = stopped_during(project, "/runaway", "runaway query started", sig)
+    assert answer.json()["error"] == STOPPED_MESSAGE
 
 
 # -- the HTTP front door -------------------------------------------------------------------------
@@ -271,15 +286,6 @@ def test_deleting_the_state_folder_while_dev_runs_fails_writes_loudly(project: P
         assert "Traceback" not in dev.output
 
 
-def _unprivileged() -> list[str]:
-    """A prefix that makes file permissions apply (root ignores them)."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("unshare") and subprocess.run(["unshare", "--user", "true"]).returncode == 0:
-        return ["unshare", "--user"]  # root without its capabilities: permissions apply
-    pytest.skip("running as root, and unshare cannot drop root's right to ignore permissions")
-
-
 @pytest.fixture
 def with_state(project: Path) -> Path:
     """The project with its D1 database and queue store created."""
@@ -313,7 +319,7 @@ def test_damaged_state_files_are_one_line_naming_the_file(with_state: Path) -> N
 
 
 def test_read_only_state_files_are_one_line_naming_the_file(with_state: Path) -> None:
-    prefix = _unprivileged()
+    prefix = unprivileged()
     project = with_state
     database = d1_persist_path(state_of(project), "safety-test")
     read_only = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -349,28 +355,13 @@ def test_a_runaway_object_query_ends_after_the_limit_and_a_signal_stops_dev(
     project: Path,
 ) -> None:
     with dev_process(["--no-reload"], cwd=project, env={"PYFLARE_DO_TIME_LIMIT": "1"}) as dev:
-        started = time.monotonic()
-        response = dev.client.get("/notes/runaway")
-        took = time.monotonic() - started
-        assert response.status_code == 500
+        response = limited(dev, "/notes/runaway")
         assert response.json() == {"type": "SqlStorageError", "error": DO_TIME_LIMIT_MESSAGE}
-        assert 1.0 <= took < 10, took
         assert dev.client.get("/notes/add").json() == {"notes": 1}  # the object works on
-    answers: list[httpx.Response] = []
-    with dev_process(["--no-reload"], cwd=project) as dev:  # the 30 s limit
-        request = threading.Thread(target=lambda: answers.append(dev.client.get("/notes/runaway")))
-        request.start()
-        dev.wait_for_output("runaway object query started")
-        time.sleep(0.2)  # well inside the query
-        sent = time.monotonic()
-        dev.proc.send_signal(signal.SIGTERM)
-        code = dev.proc.wait(30)
-        stopped_after = time.monotonic() - sent
-        request.join(10)
-        assert code == 0, dev.output
-        assert stopped_after < 2.0 + 2.0, stopped_after  # the target is 2 s; CI gets a margin
-        assert answers and answers[0].json()["error"] == DO_STOPPED_MESSAGE
-        assert "Traceback" not in dev.output
+    answer = stopped_during(
+        project, "/notes/runaway", "runaway object query started", signal.SIGTERM
+    )
+    assert answer.json()["error"] == DO_STOPPED_MESSAGE
 
 
 def test_a_damaged_or_deleted_object_file_is_one_line_naming_it(project: Path) -> None:

@@ -63,6 +63,13 @@ def test_the_smi_range_is_31_bits() -> None:
     assert serialize(float(SMI_MAX))[2] == ord("I") and serialize(SMI_MAX + 0.5)[2] == ord("N")
 
 
+def test_a_number_key_is_named_as_javascript_writes_the_number() -> None:
+    # String(2 ** 60) is "1152921504606847000" in JavaScript: the shortest digits that read
+    # back as the same double, then zeros (not the double's exact value, 1152921504606846976).
+    found = deserialize(serialize({2.0**60: "a", 0.5: "b", 1e21: "c", 1e-7: "d"}))
+    assert found == {"1152921504606847000": "a", "0.5": "b", "1e+21": "c", "1e-7": "d"}
+
+
 def test_a_map_that_javascript_wrote_reads_as_a_dict() -> None:
     # new Map([[1, "a"]]) and new Set([1, "a"]), as workerd wrote them
     assert deserialize(bytes.fromhex("ff0f3b49022201613a02")) == {1: "a"}

@@ -35,8 +35,7 @@ class AnalyticsEngineSection:
 def parse_analytics_engine(
     reader: ConfigReader, section: Mapping[str, Any], where: str
 ) -> AnalyticsEngineSection:
-    entries = [(at, _dataset(reader, item, at)) for at, item in reader.tables(section, _KEY, where)]
-    return AnalyticsEngineSection(tuple(d for _, d in entries), tuple(at for at, _ in entries))
+    return AnalyticsEngineSection(*reader.each(section, _KEY, where, _dataset))
 
 
 def _json(value: Any) -> str:

@@ -39,6 +39,11 @@ def resolve(
     return _Resolver(html_handling, not_found_handling, exists).intent(path, skip_redirects=False)
 
 
+# What an html_handling mode tries for a path, in order: a path (serve that file when it
+# exists) or a pair (redirect from a file to its canonical URL, see `_redirect`).
+_Steps = list[str | tuple[str, str]]
+
+
 class _Resolver:
     def __init__(self, html_handling: str, not_found_handling: str, exists: Exists) -> None:
         self.html = html_handling
@@ -46,19 +51,22 @@ class _Resolver:
         self.exists = exists
 
     def intent(self, path: str, *, skip_redirects: bool) -> Intent | None:
-        if self.html == "auto-trailing-slash":
-            return self._auto(path, skip_redirects)
-        if self.html == "force-trailing-slash":
-            return self._force(path, skip_redirects)
-        if self.html == "drop-trailing-slash":
-            return self._drop(path, skip_redirects)
-        found = self.exists(path)
-        return Intent(found) if found else self._not_found(path)
+        mode = _MODES.get(self.html)
+        for step in mode(path) if mode is not None else [path]:  # "none": the exact name only
+            if isinstance(step, str):
+                found = self.exists(step)
+                if found:
+                    return Intent(found)
+            elif not skip_redirects:
+                redirect = self._redirect(*step)
+                if redirect is not None:
+                    return redirect
+        return self._not_found(path)
 
     # A redirect to `destination` is made only when `file` is what `destination` would
     # serve, and `destination` is not itself a file.
-    def _redirect(self, file: str, destination: str, skip: bool) -> Intent | None:
-        if skip or self.exists(destination):
+    def _redirect(self, file: str, destination: str) -> Intent | None:
+        if self.exists(destination):
             return None
         target = self.intent(destination, skip_redirects=True)
         wanted = self.exists(file)
@@ -69,130 +77,6 @@ class _Resolver:
             and target.asset.etag == wanted.etag
         )
         return Intent(redirect=destination) if same else None
-
-    def _first(self, *candidates: Callable[[], Intent | None]) -> Intent | None:
-        for candidate in candidates:
-            found = candidate()
-            if found is not None:
-                return found
-        return None
-
-    def _serve(self, path: str) -> Callable[[], Intent | None]:
-        def serve() -> Intent | None:
-            found = self.exists(path)
-            return Intent(found) if found else None
-
-        return serve
-
-    def _auto(self, p: str, skip: bool) -> Intent | None:
-        r = self._redirect
-        exact = self.exists(p)
-        if p.endswith("/index"):
-            if exact:
-                return Intent(exact)
-            found = self._first(
-                lambda: r(f"{p}.html", p[:-5], skip), lambda: r(f"{p[:-6]}.html", p[:-6], skip)
-            )
-        elif p.endswith("/index.html"):
-            found = self._first(
-                lambda: r(p, p[:-10], skip), lambda: r(f"{p[:-11]}.html", p[:-11], skip)
-            )
-        elif p.endswith("/"):
-            found = self._first(
-                self._serve(f"{p}index.html"), lambda: r(f"{p[:-1]}.html", p[:-1], skip)
-            )
-        elif p.endswith(".html"):
-            found = self._first(
-                lambda: r(p, p[:-5], skip), lambda: r(f"{p[:-5]}/index.html", f"{p[:-5]}/", skip)
-            )
-        else:
-            found = None
-        if found is not None:
-            return found
-        if exact:
-            return Intent(exact)
-        return self._first(
-            self._serve(f"{p}.html"),
-            lambda: r(f"{p}/index.html", f"{p}/", skip),
-            lambda: self._not_found(p),
-        )
-
-    def _force(self, p: str, skip: bool) -> Intent | None:
-        r = self._redirect
-        exact = self.exists(p)
-        found: Intent | None = None
-        if p.endswith("/index"):
-            if exact:
-                return Intent(exact)
-            found = self._first(
-                lambda: r(f"{p}.html", p[:-5], skip), lambda: r(f"{p[:-6]}.html", p[:-5], skip)
-            )
-        elif p.endswith("/index.html"):
-            found = self._first(
-                lambda: r(p, p[:-10], skip), lambda: r(f"{p[:-11]}.html", p[:-10], skip)
-            )
-        elif p.endswith("/"):
-            found = self._first(self._serve(f"{p}index.html"), self._serve(f"{p[:-1]}.html"))
-        elif p.endswith(".html"):
-            found = r(p, f"{p[:-5]}/", skip)
-            if found is None and exact:
-                return Intent(exact)
-            if found is None:
-                found = r(f"{p[:-5]}/index.html", f"{p[:-5]}/", skip)
-        if found is not None:
-            return found
-        if exact:
-            return Intent(exact)
-        return self._first(
-            lambda: r(f"{p}.html", f"{p}/", skip),
-            lambda: r(f"{p}/index.html", f"{p}/", skip),
-            lambda: self._not_found(p),
-        )
-
-    def _drop(self, p: str, skip: bool) -> Intent | None:
-        r = self._redirect
-        exact = self.exists(p)
-        found: Intent | None = None
-        if p.endswith("/index"):
-            if exact:
-                return Intent(exact)
-            if p == "/index":
-                found = r("/index.html", "/", skip)
-            else:
-                found = self._first(
-                    lambda: r(f"{p[:-6]}.html", p[:-6], skip),
-                    lambda: r(f"{p}.html", p[:-6], skip),
-                )
-        elif p.endswith("/index.html"):
-            if p == "/index.html":
-                found = r("/index.html", "/", skip)
-            else:
-                found = r(p, p[:-11], skip)
-                if found is None and exact:
-                    return Intent(exact)
-                if found is None:
-                    found = r(f"{p[:-11]}.html", p[:-11], skip)
-        elif p.endswith("/"):
-            if p == "/":
-                found = self._serve("/index.html")()
-            else:
-                found = self._first(
-                    lambda: r(f"{p[:-1]}.html", p[:-1], skip),
-                    lambda: r(f"{p[:-1]}/index.html", p[:-1], skip),
-                )
-        elif p.endswith(".html"):
-            found = self._first(
-                lambda: r(p, p[:-5], skip), lambda: r(f"{p[:-5]}/index.html", p[:-5], skip)
-            )
-        if found is not None:
-            return found
-        if exact:
-            return Intent(exact)
-        return self._first(
-            self._serve(f"{p}.html"),
-            self._serve(f"{p}/index.html"),
-            lambda: self._not_found(p),
-        )
 
     def _not_found(self, path: str) -> Intent | None:
         if self.not_found_handling == "single-page-application":
@@ -206,3 +90,61 @@ class _Resolver:
                 if page:
                     return Intent(page, status=404, not_found=True)
         return None
+
+
+# The modes, as Cloudflare's asset worker applies them ("HTML handling" in its docs).
+
+
+def _auto(p: str) -> _Steps:
+    if p.endswith("/index"):
+        first: _Steps = [p, (f"{p}.html", p[:-5]), (f"{p[:-6]}.html", p[:-6])]
+    elif p.endswith("/index.html"):
+        first = [(p, p[:-10]), (f"{p[:-11]}.html", p[:-11])]
+    elif p.endswith("/"):
+        first = [f"{p}index.html", (f"{p[:-1]}.html", p[:-1])]
+    elif p.endswith(".html"):
+        first = [(p, p[:-5]), (f"{p[:-5]}/index.html", f"{p[:-5]}/")]
+    else:
+        first = []
+    return [*first, p, f"{p}.html", (f"{p}/index.html", f"{p}/")]
+
+
+def _force(p: str) -> _Steps:
+    if p.endswith("/index"):
+        first: _Steps = [p, (f"{p}.html", p[:-5]), (f"{p[:-6]}.html", p[:-5])]
+    elif p.endswith("/index.html"):
+        first = [(p, p[:-10]), (f"{p[:-11]}.html", p[:-10])]
+    elif p.endswith("/"):
+        first = [f"{p}index.html", f"{p[:-1]}.html"]
+    elif p.endswith(".html"):
+        first = [(p, f"{p[:-5]}/"), p, (f"{p[:-5]}/index.html", f"{p[:-5]}/")]
+    else:
+        first = []
+    return [*first, p, (f"{p}.html", f"{p}/"), (f"{p}/index.html", f"{p}/")]
+
+
+def _drop(p: str) -> _Steps:
+    if p == "/index":
+        first: _Steps = [p, ("/index.html", "/")]
+    elif p.endswith("/index"):
+        first = [p, (f"{p[:-6]}.html", p[:-6]), (f"{p}.html", p[:-6])]
+    elif p == "/index.html":
+        first = [("/index.html", "/")]
+    elif p.endswith("/index.html"):
+        first = [(p, p[:-11]), p, (f"{p[:-11]}.html", p[:-11])]
+    elif p == "/":
+        first = ["/index.html"]
+    elif p.endswith("/"):
+        first = [(f"{p[:-1]}.html", p[:-1]), (f"{p[:-1]}/index.html", p[:-1])]
+    elif p.endswith(".html"):
+        first = [(p, p[:-5]), (f"{p[:-5]}/index.html", p[:-5])]
+    else:
+        first = []
+    return [*first, p, f"{p}.html", f"{p}/index.html"]
+
+
+_MODES: dict[str, Callable[[str], _Steps]] = {
+    "auto-trailing-slash": _auto,
+    "force-trailing-slash": _force,
+    "drop-trailing-slash": _drop,
+}

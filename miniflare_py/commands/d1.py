@@ -7,11 +7,10 @@ so piped output is only the data.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +22,13 @@ from .options import (
     color_option,
     config_option,
     env_option,
+    error_text,
     persist_option,
+    print_json,
     print_json_error,
     stderr_console,
     stdout_console,
+    user_errors,
     wrangler_flags,
 )
 
@@ -41,28 +43,20 @@ def _message(exc: BaseException) -> str:
     """The one line a user error prints; D1's errors as wrangler shows them (without D1_ERROR)."""
     from ..d1 import D1Error
 
-    if isinstance(exc, OSError):
-        return f"{exc.strerror or exc}: {exc.filename}"
-    text = str(exc)
+    text = error_text(exc)
     return text.removeprefix("D1_ERROR: ") if isinstance(exc, D1Error) else text
 
 
-@contextmanager
-def _user_errors(as_json: bool = False) -> Iterator[None]:
-    """Turn the errors a user can cause into one line on stderr (or wrangler's JSON error on
-    stdout under `--json`) and exit code 1."""
+def _user_errors(as_json: bool = False) -> AbstractContextManager[None]:
+    """The errors a user can cause, as one line on stderr (or wrangler's JSON error on stdout
+    under `--json`) and exit code 1."""
     from ..config import ConfigError
     from ..d1 import D1Error
     from ..d1.sqldump import ExportError
     from ..state import StateError
 
-    try:
-        yield
-    except (ConfigError, D1Error, ExportError, OSError, StateError, _NotFound) as exc:
-        if as_json:
-            print_json_error(_message(exc))
-            raise click.exceptions.Exit(1) from None
-        raise click.ClickException(_message(exc)) from None
+    kinds = (ConfigError, D1Error, ExportError, StateError, _NotFound)
+    return user_errors(*kinds, as_json=as_json, text=_message)
 
 
 class _NotFound(Exception):
@@ -133,10 +127,6 @@ def _cell(value: Any) -> Any:
 def _shorten(sql: str, width: int = 48) -> str:
     one_line = " ".join(sql.split())
     return one_line if len(one_line) <= width else one_line[: width - 3] + "..."
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _terminal_output(as_json: bool) -> bool:
@@ -215,7 +205,7 @@ def execute(
         for result in results
     ]
     if not _terminal_output(as_json):
-        _print_json(output)
+        print_json(output)
         return
     _print_tables(output, [s.sql for s in statements])
 
@@ -318,7 +308,7 @@ def list_databases(
         root = persist_root(worker.root, persist_to)
         rows = [_inspect(found, root) for found in worker.d1_databases]
     if not _terminal_output(as_json):
-        _print_json(rows)
+        print_json(rows)
         return
     from ..console import Column, print_table
 
@@ -368,7 +358,7 @@ def info(
     data["database_size"] = data.pop("file_size")
     data["file"] = file
     if not _terminal_output(as_json):
-        _print_json(data)
+        print_json(data)
         return
     from ..console import Column, print_table
 

@@ -13,10 +13,11 @@ the JSON array wrangler prints, off a terminal or with `--json`, and as a table 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,9 @@ from .options import (
     config_option,
     env_option,
     persist_option,
+    state_folder,
     stdout_console,
+    user_errors,
     wrangler_flags,
 )
 
@@ -41,6 +44,18 @@ __all__ = ["kv"]
 
 class _UserError(Exception):
     """A mistake on the command line or in the config, worded as wrangler words it."""
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The options that name the namespace, as given on the command line."""
+
+    binding: str | None
+    namespace_id: str | None
+    preview: bool | None
+    config: Path | None
+    env: str | None
+    persist_to: Path | None
 
 
 @dataclass(frozen=True)
@@ -57,31 +72,29 @@ class _Target:
         return f'binding: "{self.binding}" (id: "{self.namespace_id}")'
 
 
-def _target(
-    binding: str | None,
-    namespace_id: str | None,
-    preview: bool | None,
-    config_path: Path | None,
-    env: str | None,
-    persist_to: Path | None,
-) -> _Target:
-    """The namespace `--binding` or `--namespace-id` names, by wrangler's rules."""
+def _exactly_one(first: str, first_value: object, second: str, second_value: object) -> None:
+    """wrangler's usage error when neither or both of two exclusive arguments are given."""
+    if first_value is None and second_value is None:
+        raise click.UsageError(f"Exactly one of the arguments {first} and {second} is required")
+    if first_value is not None and second_value is not None:
+        raise click.UsageError(f"Arguments {first} and {second} are mutually exclusive")
+
+
+def _target(where: _Where, *, preview_default: bool | None = None) -> _Target:
+    """The namespace `--binding` or `--namespace-id` names, by wrangler's rules (without
+    `--preview`, `preview_default`: get and list read the production id)."""
     from ..config import ConfigError, find_config, load_config, persist_root
 
-    if (binding is None) == (namespace_id is None):
-        which = "is required" if binding is None else "are mutually exclusive"
-        joined = "Exactly one of the arguments" if binding is None else "Arguments"
-        raise click.UsageError(f"{joined} binding and namespace-id {which}")
+    binding = where.binding
+    preview = preview_default if where.preview is None else where.preview
+    _exactly_one("binding", binding, "namespace-id", where.namespace_id)
+    if where.namespace_id is not None:
+        return _Target(where.namespace_id, None, state_folder(where.config, where.persist_to))
     try:
-        path = config_path if config_path is not None else find_config()
+        path = where.config if where.config is not None else find_config()
     except ConfigError:
-        path = None
-    if namespace_id is not None:
-        folder = path.resolve().parent if path is not None else Path.cwd()
-        return _Target(namespace_id, None, persist_root(folder, persist_to))
-    if path is None:
-        raise _UserError("--binding specified, but no config file was found.")
-    worker = load_config(path, env, require_main=False)
+        raise _UserError("--binding specified, but no config file was found.") from None
+    worker = load_config(path, where.env, require_main=False)
     namespaces = worker.binding("kv").namespaces
     if not namespaces:
         raise _UserError(
@@ -94,7 +107,7 @@ def _target(
             f'A namespace with binding name "{binding}" was not found in the configured '
             '"kv_namespaces".'
         )
-    root = persist_root(worker.root, persist_to)
+    root = persist_root(worker.root, where.persist_to)
     if preview:
         if not found.preview_id:
             raise _UserError(
@@ -130,28 +143,13 @@ def _namespace(target: _Target) -> Iterator[KvNamespace]:
         storage.close()  # writes every value's file, for wrangler to read
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into one line on stderr and exit code 1."""
+def _user_errors() -> AbstractContextManager[None]:
+    """The errors a user can cause, as one line on stderr and exit code 1."""
     from ..config import ConfigError
     from ..kv import KvError
     from ..state import StateError
 
-    try:
-        yield
-    except (ConfigError, KvError, StateError, TypeError, _UserError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename}") from None
-
-
-def _refuse_remote(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        raise click.UsageError(
-            "pyflare only runs locally, so it cannot use --remote: run the wrangler command "
-            "for the remote namespace instead",
-            ctx,
-        )
+    return user_errors(ConfigError, KvError, StateError, TypeError, _UserError)
 
 
 class _KeyCommand(click.Command):
@@ -174,11 +172,24 @@ class _KeyCommand(click.Command):
         return super().parse_args(ctx, rewritten)
 
 
-def _namespace_options(f: Any) -> Any:
-    f = click.option(
-        "--remote", is_flag=True, expose_value=False, callback=_refuse_remote, hidden=True
-    )(f)
-    f = wrangler_flags(yes=False, remote=False)(f)
+def _namespace_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that name the namespace, passed to `command` together as `where`."""
+
+    @functools.wraps(command)
+    def f(
+        *,
+        binding: str | None,
+        namespace_id: str | None,
+        preview: bool | None,
+        config: Path | None,
+        env: str | None,
+        persist_to: Path | None,
+        **given: Any,
+    ) -> None:
+        command(where=_Where(binding, namespace_id, preview, config, env, persist_to), **given)
+
+    # `--preview` names the preview namespace here, so wrangler_flags refuses only `--remote`
+    f = wrangler_flags(yes=False, refused=("--remote",), noun="namespace")(f)
     f = persist_option(f)
     f = env_option(f)
     f = config_option(f)
@@ -226,20 +237,12 @@ def put(
     ttl: float | None,
     expiration: float | None,
     metadata: str | None,
-    binding: str | None,
-    namespace_id: str | None,
-    preview: bool | None,
-    config: Path | None,
-    env: str | None,
-    persist_to: Path | None,
+    where: _Where,
 ) -> None:
     """Write a single key/value pair to the namespace."""
     from ..kv.coerce import js_json
 
-    if (value is None) == (path is None):
-        which = "is required" if value is None else "are mutually exclusive"
-        joined = "Exactly one of the arguments" if value is None else "Arguments"
-        raise click.UsageError(f"{joined} value and path {which}")
+    _exactly_one("value", value, "path", path)
     parsed_metadata: Any = None
     if metadata is not None:
         try:
@@ -247,7 +250,7 @@ def put(
         except ValueError as exc:
             raise click.UsageError(f"--metadata is not valid JSON ({exc}): {metadata}") from None
     with _user_errors():
-        target = _target(binding, namespace_id, preview, config, env, persist_to)
+        target = _target(where)
         data: str | bytes = Path(path).read_bytes() if path is not None else str(value)
         shown_metadata = ""
         if parsed_metadata is not None:
@@ -278,22 +281,11 @@ def put(
 @click.option("--text", is_flag=True, help="Decode the value as UTF-8 (and end the line).")
 @_namespace_options
 @color_option
-def get(
-    key: str,
-    text: bool,
-    binding: str | None,
-    namespace_id: str | None,
-    preview: bool | None,
-    config: Path | None,
-    env: str | None,
-    persist_to: Path | None,
-) -> None:
+def get(key: str, text: bool, where: _Where) -> None:
     """Read a single value: its bytes exactly as stored."""
     with _user_errors():
         # wrangler reads the production id here unless --preview is given
-        target = _target(
-            binding, namespace_id, False if preview is None else preview, config, env, persist_to
-        )
+        target = _target(where, preview_default=False)
         with _namespace(target) as namespace:
             found = asyncio.run(namespace.get(key, "arrayBuffer"))
     if found is None:
@@ -312,24 +304,13 @@ def get(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the default off a terminal).")
 @_namespace_options
 @color_option
-def list_keys(
-    prefix: str | None,
-    as_json: bool,
-    binding: str | None,
-    namespace_id: str | None,
-    preview: bool | None,
-    config: Path | None,
-    env: str | None,
-    persist_to: Path | None,
-) -> None:
+def list_keys(prefix: str | None, as_json: bool, where: _Where) -> None:
     """List the keys of the namespace (all of them, page after page), in key order."""
     from ..console import is_terminal
     from ..kv.coerce import js_json
 
     with _user_errors():
-        target = _target(
-            binding, namespace_id, False if preview is None else preview, config, env, persist_to
-        )
+        target = _target(where, preview_default=False)
         with _namespace(target) as namespace:
             keys = asyncio.run(_all_keys(namespace, prefix))
     if as_json or not is_terminal(sys.stdout):
@@ -373,18 +354,10 @@ def _print_table(keys: list[Any]) -> None:
 @click.argument("key")
 @_namespace_options
 @color_option
-def delete(
-    key: str,
-    binding: str | None,
-    namespace_id: str | None,
-    preview: bool | None,
-    config: Path | None,
-    env: str | None,
-    persist_to: Path | None,
-) -> None:
+def delete(key: str, where: _Where) -> None:
     """Remove a single key/value pair from the namespace."""
     with _user_errors():
-        target = _target(binding, namespace_id, preview, config, env, persist_to)
+        target = _target(where)
         click.echo(f'Deleting the key "{key}" on namespace {target.shown}.')
         with _namespace(target) as namespace:
             asyncio.run(namespace.delete(key))

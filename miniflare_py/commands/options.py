@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,18 +65,27 @@ def stderr_console() -> Any:
     return make_console(sys.stderr, color_mode())
 
 
-def _refuse_remote(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value:
-        raise click.UsageError(
-            f"pyflare only runs locally, so it cannot use {param.opts[0]}: run the wrangler "
-            "command for the remote resource instead",
-            ctx,
-        )
+def _refuse_remote(noun: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def refuse(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            raise click.UsageError(
+                f"pyflare only runs locally, so it cannot use {param.opts[0]}: run the wrangler "
+                f"command for the remote {noun} instead",
+                ctx,
+            )
+
+    return refuse
 
 
-def wrangler_flags(*, yes: bool = True, remote: bool = True) -> Callable[[F], F]:
+def wrangler_flags(
+    *,
+    yes: bool = True,
+    refused: tuple[str, ...] = ("--remote", "--preview"),
+    noun: str = "resource",
+) -> Callable[[F], F]:
     """wrangler's `--local` (a no-op: pyflare is always local), `--remote` and `--preview`
-    (refused in one line) and `--yes/-y` (a no-op: pyflare never asks)."""
+    (refused in one line naming the remote `noun`; `refused` says which, for a command whose
+    `--preview` means something else) and `--yes/-y` (a no-op: pyflare never asks)."""
 
     def decorate(f: F) -> F:
         f = click.option(
@@ -84,15 +94,14 @@ def wrangler_flags(*, yes: bool = True, remote: bool = True) -> Callable[[F], F]
             expose_value=False,
             help="Accepted as wrangler has it; pyflare is always local.",
         )(f)
-        if remote:
-            for name in ("--remote", "--preview"):
-                f = click.option(
-                    name,
-                    is_flag=True,
-                    expose_value=False,
-                    callback=_refuse_remote,
-                    hidden=True,
-                )(f)
+        for name in refused:
+            f = click.option(
+                name,
+                is_flag=True,
+                expose_value=False,
+                callback=_refuse_remote(noun),
+                hidden=True,
+            )(f)
         if yes:
             f = click.option(
                 "-y",
@@ -121,9 +130,53 @@ class JsonErrorCommand(click.Command):
             ctx.exit(2)
 
 
+def print_json(data: Any) -> None:
+    """`data` as indented JSON on stdout, text as it is (not escaped to ASCII)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def print_json_error(text: str) -> None:
     """wrangler's `--json` error: `{"error": {"text": ...}}`, indented, on stdout."""
-    click.echo(json.dumps({"error": {"text": text}}, indent=2, ensure_ascii=False))
+    print_json({"error": {"text": text}})
+
+
+def error_text(exc: BaseException) -> str:
+    """The one line a user error prints: an OSError names its file."""
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}: {exc.filename}"
+    return str(exc)
+
+
+@contextmanager
+def user_errors(
+    *kinds: type[BaseException],
+    as_json: bool = False,
+    text: Callable[[BaseException], str] = error_text,
+) -> Iterator[None]:
+    """Turn the errors a user can cause (`kinds`, and an OSError about a file) into one line
+    on stderr (or wrangler's JSON error on stdout under `--json`) and exit code 1."""
+    caught: tuple[type[BaseException], ...] = (*kinds, OSError)
+    try:
+        yield
+    except caught as exc:
+        if as_json:
+            print_json_error(text(exc))
+            raise click.exceptions.Exit(1) from None
+        raise click.ClickException(text(exc)) from None
+
+
+def state_folder(config: Path | None, persist_to: Path | None) -> Path:
+    """`--persist-to`, else `.wrangler/state` next to the config (`--config`, or the first found
+    here), else `.wrangler/state` here."""
+    from ..config import ConfigError, find_config, persist_root
+
+    if config is not None:
+        return persist_root(config.resolve().parent, persist_to)
+    try:
+        found = find_config()
+    except ConfigError:
+        return persist_root(Path.cwd(), persist_to)
+    return persist_root(found.resolve().parent, persist_to)
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:

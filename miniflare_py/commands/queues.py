@@ -8,7 +8,6 @@ works) or, with `--json`, JSON. The fields are those of `mf.queues[name].stats()
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from .options import (
     config_option,
     env_option,
     persist_option,
+    print_json,
     stdout_console,
     wrangler_flags,
 )
@@ -76,7 +76,7 @@ def list_queues(as_json: bool, config: Path | None, env: str | None) -> None:
             }
         )
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        print_json(rows)
         return
     from ..console import Column, print_table
 
@@ -144,7 +144,7 @@ def status(as_json: bool, config: Path | None, env: str | None, persist_to: Path
         report[name] = entry
 
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        print_json(report)
         return
     from ..console import Column, print_table
 

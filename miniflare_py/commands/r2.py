@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .options import color_option, config_option, persist_option, wrangler_flags
+from .options import (
+    color_option,
+    config_option,
+    persist_option,
+    state_folder,
+    user_errors,
+    wrangler_flags,
+)
 
 if TYPE_CHECKING:
     from ..r2 import R2Bucket
@@ -39,33 +46,16 @@ def _split(object_path: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _state_folder(config: Path | None, persist_to: Path | None) -> Path:
-    """`--persist-to`, else `.wrangler/state` next to the config (or here when there is none)."""
-    from ..config import ConfigError, find_config, persist_root
-
-    if config is not None:
-        return persist_root(config.resolve().parent, persist_to)
-    try:
-        found = find_config()
-    except ConfigError:
-        return persist_root(Path.cwd(), persist_to)
-    return persist_root(found.resolve().parent, persist_to)
-
-
 @contextmanager
 def _bucket(name: str, config: Path | None, persist_to: Path | None) -> Iterator[R2Bucket]:
     from ..r2 import R2Error, open_bucket
 
-    try:
-        bucket = open_bucket(_state_folder(config, persist_to), name)
+    with user_errors(R2Error, _NotFound, ValueError, TypeError):
+        bucket = open_bucket(state_folder(config, persist_to), name)
         try:
             yield bucket
         finally:
             bucket.close()
-    except (R2Error, _NotFound, ValueError, TypeError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename}") from None
 
 
 def _full_name(bucket: str, jurisdiction: str | None) -> str:

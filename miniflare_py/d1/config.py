@@ -50,11 +50,7 @@ class D1Section:
 
 
 def parse_d1(reader: ConfigReader, section: Mapping[str, Any], where: str) -> D1Section:
-    entries = [
-        (at, _database(reader, item, at))
-        for at, item in reader.tables(section, "d1_databases", where)
-    ]
-    return D1Section(tuple(d for _, d in entries), tuple(at for at, _ in entries))
+    return D1Section(*reader.each(section, "d1_databases", where, _database))
 
 
 def _database(reader: ConfigReader, item: dict[str, Any], where: str) -> D1DatabaseConfig:

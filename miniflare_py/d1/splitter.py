@@ -12,19 +12,42 @@ def _complete(sql: str) -> bool:
     return apsw.complete(sql.replace("\x00", " ") if "\x00" in sql else sql)
 
 
+_COMMENT_STARTS = ("--", "/*")
+
+
+def _after_comment(sql: str, i: int) -> int:
+    """Index just after the comment that starts at `i` (a `--` one ends with its line)."""
+    if sql[i] == "-":
+        end = sql.find("\n", i)
+        return len(sql) if end < 0 else end + 1
+    end = sql.find("*/", i + 2)
+    return len(sql) if end < 0 else end + 2
+
+
+def _after_quoted(sql: str, i: int) -> int:
+    """Index just after the quoted string or name that starts at `i` ('...', "...", `...`
+    or [...]; a doubled quote inside one of the first three is part of it)."""
+    close = "]" if sql[i] == "[" else sql[i]
+    n = len(sql)
+    i += 1
+    while i < n:
+        if sql[i] == close:
+            if close != "]" and i + 1 < n and sql[i + 1] == close:
+                i += 2
+                continue
+            break
+        i += 1
+    return i + 1
+
+
 def _skip_blank(sql: str, i: int) -> int:
     """Index of the first character at or after `i` that is not whitespace or a comment."""
     n = len(sql)
     while i < n:
-        ch = sql[i]
-        if ch.isspace():
+        if sql[i].isspace():
             i += 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
+        elif sql.startswith(_COMMENT_STARTS, i):
+            i = _after_comment(sql, i)
         else:
             break
     return i
@@ -55,22 +78,9 @@ def split_statements(sql: str) -> tuple[list[str], str]:
     while i < n:
         ch = sql[i]
         if ch in "'\"`[":
-            close = "]" if ch == "[" else ch
-            i += 1
-            while i < n:
-                if sql[i] == close:
-                    if close != "]" and i + 1 < n and sql[i + 1] == close:
-                        i += 2
-                        continue
-                    break
-                i += 1
-            i += 1
-        elif ch == "-" and sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif ch == "/" and sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
+            i = _after_quoted(sql, i)
+        elif ch in "-/" and sql.startswith(_COMMENT_STARTS, i):
+            i = _after_comment(sql, i)
         elif ch == ";":
             i += 1
             if _complete(sql[start:i]) or is_blank(sql[start:i]):
@@ -90,23 +100,12 @@ def without_comments(sql: str) -> str:
     i = 0
     n = len(sql)
     while i < n:
-        ch = sql[i]
-        if ch in "'\"`[":
-            close = "]" if ch == "[" else ch
-            i += 1
-            while i < n and sql[i] != close:
-                i += 1
-            i += 1
-        elif sql.startswith("--", i) or sql.startswith("/*", i):
+        if sql[i] in "'\"`[":
+            i = _after_quoted(sql, i)
+        elif sql.startswith(_COMMENT_STARTS, i):
             out.append(sql[start:i])
             out.append(" ")
-            if sql[i] == "-":
-                end = sql.find("\n", i)
-                i = n if end < 0 else end + 1
-            else:
-                end = sql.find("*/", i + 2)
-                i = n if end < 0 else end + 2
-            start = i
+            i = start = _after_comment(sql, i)
         else:
             i += 1
     out.append(sql[start:])

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 
 import apsw
+
+from ..jsnumber import js_number
 
 __all__ = ["ExportError", "dump_sql", "export_file"]
 
@@ -35,23 +36,7 @@ def _js_number(value: float) -> str:
         return "NULL"
     if value in (float("inf"), float("-inf")):
         return "9.0e999" if value > 0 else "-9.0e999"  # SQLite reads these back as +-Inf
-    if value == 0:
-        return "0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(map(str, digits))
-    k = len(text)
-    n = k + exponent  # the decimal point sits after the n-th digit
-    if k <= n <= 21:
-        out = text + "0" * (n - k)
-    elif 0 < n <= 21:
-        out = f"{text[:n]}.{text[n:]}"
-    elif -6 < n <= 0:
-        out = "0." + "0" * -n + text
-    else:
-        mantissa = text[0] + (f".{text[1:]}" if k > 1 else "")
-        out = f"{mantissa}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
-    return ("-" if sign else "") + out
+    return js_number(value)
 
 
 def _unused(text: str, preferred: str, fallback: str) -> str:

@@ -36,11 +36,7 @@ class KvSection:
 
 
 def parse_kv(reader: ConfigReader, section: Mapping[str, Any], where: str) -> KvSection:
-    entries = [
-        (at, _namespace(reader, item, at))
-        for at, item in reader.tables(section, "kv_namespaces", where)
-    ]
-    return KvSection(tuple(n for _, n in entries), tuple(at for at, _ in entries))
+    return KvSection(*reader.each(section, "kv_namespaces", where, _namespace))
 
 
 def _namespace(reader: ConfigReader, item: dict[str, Any], where: str) -> KvNamespaceConfig:

@@ -28,6 +28,8 @@ from typing import Final
 
 import apsw
 
+from ..state import write_new_file
+
 __all__ = ["DROP_WRITTEN", "PENDING_SCHEMA", "BlobFiles", "FileWriter"]
 
 #: Values committed whose file is not written yet (a table pyflare adds to Miniflare's file).
@@ -77,19 +79,12 @@ class BlobFiles:
         written. A file that exists already holds the same bytes."""
         path = self._prefix + blob_id
         temporary = f"{self._prefix}.{blob_id}.{os.urandom(4).hex()}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        try:
-            fd = os.open(temporary, flags, 0o644)
-        except FileNotFoundError:  # the folder was removed under us
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(temporary, flags, 0o644)
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
+                write_new_file(temporary, data)
+            except FileNotFoundError:  # the folder was removed under us
+                self.folder.mkdir(parents=True, exist_ok=True)
+                write_new_file(temporary, data)
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -169,6 +169,11 @@ def _check_key(method: str, key: str) -> None:
         raise TypeError("Key name cannot be empty.")
     if key == "." or key == "..":
         raise TypeError(f'"{key}" is not allowed as a key name.')
+    _check_length(method, key)
+
+
+def _check_length(method: str, key: str) -> None:
+    """The KV service's limit on a key's UTF-8 length (a list prefix's too)."""
     size = len(key) if key.isascii() else len(to_utf8(key))
     if size > MAX_KEY_BYTES:
         raise failed(
@@ -182,6 +187,18 @@ def _options(options: Any, kwargs: dict[str, Any]) -> Any:
     # The SDK folds keyword arguments into one trailing JS object: it is the options argument
     # only when no positional options came before it.
     return (kwargs or None) if options is _MISSING else options
+
+
+def _options_object(
+    options: Any, method: str, position: int, type_name: str
+) -> Mapping[str, Any] | None:
+    """An options argument that must be an object (or absent), as workerd checks it."""
+    if options is None:
+        return None
+    check_rpc(options)
+    if not isinstance(options, Mapping):
+        raise not_of_type(method, position, type_name)
+    return options
 
 
 def _key(key: Any) -> str:
@@ -359,11 +376,8 @@ class KvNamespace(_BindingBase):
         expiration: int | None = None
         expiration_ttl: int | None = None
         metadata: Any = None
+        options = _options_object(options, "put", 3, "PutOptions")
         if options is not None:
-            if not isinstance(options, Mapping):
-                check_rpc(options)
-                raise not_of_type("put", 3, "PutOptions")
-            check_rpc(options)
             if "expiration" in options:
                 expiration = js_int(options["expiration"])
             if "expirationTtl" in options:
@@ -463,14 +477,10 @@ class KvNamespace(_BindingBase):
         """`{"keys": [{"name", "expiration"?, "metadata"?}], "list_complete", "cursor"?,
         "cacheStatus"}`: up to `limit` (default and most 1000) keys starting with `prefix`, in
         UTF-8 byte order, after the key `cursor` points past."""
-        options = _options(options, kwargs)
+        options = _options_object(_options(options, kwargs), "list", 1, "ListOptions")
         limit = MAX_LIST_LIMIT
         prefix = cursor = None
         if options is not None:
-            if not isinstance(options, Mapping):
-                check_rpc(options)
-                raise not_of_type("list", 1, "ListOptions")
-            check_rpc(options)
             if "limit" in options:
                 given = js_int(options["limit"])
                 if given > 0:  # workerd leaves out a limit that is not positive
@@ -487,13 +497,7 @@ class KvNamespace(_BindingBase):
                 f"{MAX_LIST_LIMIT}.",
             )
         if prefix is not None:
-            size = len(to_utf8(prefix))
-            if size > MAX_KEY_BYTES:
-                raise failed(
-                    "GET",
-                    414,
-                    f"UTF-8 encoded length of {size} exceeds key length limit of {MAX_KEY_BYTES}.",
-                )
+            _check_length("GET", prefix)
         start_after = "" if not cursor else decode_cursor(cursor)
         try:
             rows, more = self.storage.list(prefix or "", start_after, limit, self._now_ms())

@@ -12,12 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import ModuleType
 from typing import Any
-from urllib.parse import urljoin
 
 from ..durable_objects.ids import DurableObjectId
 from ..durable_objects.namespace import DurableObjectNamespace, DurableObjectStub
 from ..queues.message import MessageBatch
-from ..runtime import DEFAULT_ORIGIN, Miniflare, ScheduledController
+from ..runtime import Miniflare, ScheduledController, incoming_request
 from ..workers import Request
 from .execution import TestExecutionContext, wait_on
 from .queue_result import QueueBatchResult, result_of
@@ -46,14 +45,7 @@ class PyflareRuntime(Miniflare):
     ) -> Request:
         """A `workers.Request` as the `fetch` handler gets it from `pyflare.fetch()` (same
         arguments; a relative `url` is resolved against http://localhost; `request.cf` set)."""
-        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
-        if json is not None:
-            import json as jsonlib
-
-            body = jsonlib.dumps(json)
-            pairs.append(("content-type", "application/json"))
-        absolute = DEFAULT_ORIGIN + url if url.startswith("/") else urljoin(DEFAULT_ORIGIN, url)
-        return Request._incoming(absolute, method, pairs, body)
+        return incoming_request(url, method, headers, body, json)
 
     def execution_context(self) -> TestExecutionContext:
         """A `ctx` to pass to a handler called directly; its `waitUntil()` tasks run on this

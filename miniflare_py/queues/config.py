@@ -79,20 +79,14 @@ def parse_queues(reader: ConfigReader, section: Mapping[str, Any], where: str) -
     queues_where = reader.join(where, "queues")
     queues = reader.table(section["queues"], queues_where)
     reader.check_keys(queues, queues_where, {"producers", "consumers"})
-    producers = [
-        (at, _producer(reader, item, at))
-        for at, item in reader.tables(queues, "producers", queues_where)
-    ]
-    consumers = [
-        (at, consumer)
-        for at, item in reader.tables(queues, "consumers", queues_where)
-        if (consumer := _consumer(reader, item, at)) is not None
-    ]
+    producers, producer_paths = reader.each(queues, "producers", queues_where, _producer)
+    # a consumer pyflare does not run (an HTTP pull consumer) is warned about and left out
+    consumers, consumer_paths = reader.each(queues, "consumers", queues_where, _consumer)
     return QueuesSection(
-        producers=tuple(p for _, p in producers),
-        consumers=tuple(c for _, c in consumers),
-        producer_paths=tuple(at for at, _ in producers),
-        consumer_paths=tuple(at for at, _ in consumers),
+        producers=producers,
+        consumers=consumers,
+        producer_paths=producer_paths,
+        consumer_paths=consumer_paths,
     )
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from ..state import write_new_file
+
 __all__ = ["CHUNK_SIZE", "BlobStore", "BlobWriter"]
 
 #: Bytes read from or written to a blob file at a time.
@@ -91,13 +93,7 @@ class BlobStore:
         """Store `data` as a new blob; returns its id."""
         self.ensure_folder()
         blob_id = new_blob_id()
-        fd = os.open(self.path(blob_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        write_new_file(self.path(blob_id), data)
         return blob_id
 
     def writer(self) -> BlobWriter:

@@ -48,10 +48,7 @@ class R2Section:
 
 
 def parse_r2(reader: ConfigReader, section: Mapping[str, Any], where: str) -> R2Section:
-    entries = [
-        (at, _bucket(reader, item, at)) for at, item in reader.tables(section, "r2_buckets", where)
-    ]
-    return R2Section(tuple(b for _, b in entries), tuple(at for at, _ in entries))
+    return R2Section(*reader.each(section, "r2_buckets", where, _bucket))
 
 
 def _bucket(reader: ConfigReader, item: dict[str, Any], where: str) -> R2BucketConfig:

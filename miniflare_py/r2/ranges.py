@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from ..jsnumber import js_number
 from .errors import INVALID_RANGE, R2Error
 from .options import is_headers
 
@@ -27,17 +28,18 @@ def _whole(value: Any, what: str, label: str) -> int:
         raise TypeError(f"Invalid range. {what} must be a number, got {type(value).__name__}")
     if value < 0:
         raise ValueError(
-            f"Invalid {label}. {what} ({_js_number(value)}) must be greater than or equal to 0."
+            f"Invalid {label}. {what} ({_shown(value)}) must be greater than or equal to 0."
         )
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
         raise ValueError(
-            f"Invalid range. {what} ({_js_number(value)}) must be an integer, not floating point."
+            f"Invalid range. {what} ({_shown(value)}) must be an integer, not floating point."
         )
     return int(value)
 
 
-def _js_number(value: float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+def _shown(value: float) -> str:
+    """A number as workerd's message writes it (a float as JavaScript's String() does)."""
+    return js_number(value) if isinstance(value, float) else str(value)
 
 
 def parse_range(value: Any) -> RangeRequest | None:

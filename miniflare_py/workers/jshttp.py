@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Self
 
 from .cf import default_cf
 from .jsbody import Blob, FormData, extract_body, parse_form_data
@@ -59,6 +59,16 @@ class _JsBody(JsProxy):
     _pairs: HeaderPairs
     _headers: Headers | None
 
+    @classmethod
+    def _blank(cls, body: Bytes | ReadableStream | None, pairs: HeaderPairs) -> Self:
+        """A new, unread instance with `body` and header `pairs`; the caller sets the rest."""
+        new = cls.__new__(cls)
+        new._body = body
+        new._used = False
+        new._pairs = pairs
+        new._headers = None
+        return new
+
     @property
     def headers(self) -> Headers:
         """The live `Headers`."""
@@ -89,6 +99,10 @@ class _JsBody(JsProxy):
     async def _consume(self) -> Bytes:
         self._check_unused()
         self._used = True
+        return await self._wire_body()
+
+    async def _wire_body(self) -> Bytes:
+        """All the body's bytes (the engine's read for sending: it does not mark them used)."""
         body = self._body
         if body is None:
             return b""
@@ -209,11 +223,7 @@ class JsResponse(_JsBody):
         web_socket: Any = None,
     ) -> JsResponse:
         """The engine's constructor: arguments already checked."""
-        response = cls.__new__(cls)
-        response._body = body
-        response._used = False
-        response._pairs = pairs
-        response._headers = None
+        response = cls._blank(body, pairs)
         response.status = status
         response.statusText = status_text
         response.url = ""
@@ -258,15 +268,6 @@ class JsResponse(_JsBody):
         copy.url, copy.type, copy.redirected = self.url, self.type, self.redirected
         return copy
 
-    async def _wire_body(self) -> Bytes:
-        """All the body's bytes for sending (the engine's read; does not mark it used)."""
-        body = self._body
-        if body is None:
-            return b""
-        if type(body) is bytes:
-            return body
-        return await body._read_all()  # type: ignore[union-attr]
-
     def __repr__(self) -> str:
         return f"Response({self.status} {self.statusText!r})"
 
@@ -296,11 +297,7 @@ class JsRequest(_JsBody):
         cf: Any = None,
     ) -> JsRequest:
         """The engine's constructor (url absolute and normalised, method upper-case)."""
-        request = cls.__new__(cls)
-        request._body = body or None
-        request._used = False
-        request._pairs = pairs
-        request._headers = None
+        request = cls._blank(body or None, pairs)
         request.method = method
         request.url = url
         request._cf = cf

@@ -9,7 +9,7 @@ and what the page's navigation lists (`summary()`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..endpoints import ApiError, Endpoint
@@ -53,3 +53,24 @@ class BindingView:
     def not_found(what: str, name: str, known: list[str]) -> ApiError:
         shown = ", ".join(known) if known else "none"
         return ApiError(404, f"no {what} {name!r} (known: {shown})")
+
+    def resources(self, attribute: str) -> dict[str, Any]:
+        """The open instance's mapping `attribute` (KV namespaces by binding name, R2 buckets
+        by name...) as a dict; empty when the worker has no binding of this type."""
+        if self.instance is None:
+            return {}
+        return dict(getattr(self.instance, attribute))
+
+    def find(
+        self,
+        what: str,
+        wanted: str,
+        resources: Mapping[str, Any],
+        id_of: Callable[[Any], str],
+    ) -> Any:
+        """The resource whose id or binding name is `wanted` (`resources` by binding name); a
+        404 naming the known ids otherwise."""
+        for binding, resource in resources.items():
+            if wanted in (id_of(resource), binding):
+                return resource
+        raise self.not_found(what, wanted, [id_of(r) for r in resources.values()])

@@ -165,10 +165,9 @@ class D1View(BindingView):
         ]
 
     def _database(self, database_id: str) -> Any:
-        for config in self._configs():
-            if database_id in (config.persist_id, config.binding):
-                return self.instance.databases[config.binding]  # type: ignore[union-attr]
-        raise self.not_found("D1 database", database_id, [c.persist_id for c in self._configs()])
+        configs = {c.binding: c for c in self._configs()}
+        config = self.find("D1 database", database_id, configs, lambda c: c.persist_id)
+        return self.instance.databases[config.binding]  # type: ignore[union-attr]
 
     async def _tables(self, db: Any) -> list[dict[str, Any]]:
         return list((await db.prepare(_LIST_TABLES).all())["results"])

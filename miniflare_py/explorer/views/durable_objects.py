@@ -168,25 +168,24 @@ class DurableObjectsView(BindingView):
     )  # fmt: skip
 
     def _namespaces(self) -> dict[str, Any]:
-        if self.instance is None:
-            return {}
-        return dict(self.instance.namespaces)  # type: ignore[attr-defined]
+        return self.resources("namespaces")
+
+    def _local(self) -> dict[str, Any]:
+        """The namespaces whose class runs here (not bound to another worker's class)."""
+        return {b: ns for b, ns in self._namespaces().items() if ns._owner is not None}
 
     def summary(self) -> list[dict[str, Any]]:
         return [
             {"id": ns._unique_key, "name": binding, "binding": binding}
-            for binding, ns in self._namespaces().items()
-            if ns._owner is not None
+            for binding, ns in self._local().items()
         ]
 
     def _namespace(self, request: Request) -> Any:
-        wanted = request.path_params["namespace_id"]
-        namespaces = self._namespaces()
-        for binding, ns in namespaces.items():
-            if wanted in (ns._unique_key, binding) and ns._owner is not None:
-                return ns
-        raise self.not_found(
-            "Durable Object namespace", wanted, [n._unique_key for n in namespaces.values()]
+        return self.find(
+            "Durable Object namespace",
+            request.path_params["namespace_id"],
+            self._local(),
+            lambda ns: ns._unique_key,
         )
 
     async def _state(self, request: Request, *, must_exist: bool = True) -> Any:

@@ -89,9 +89,7 @@ class KvView(BindingView):
     )  # fmt: skip
 
     def _namespaces(self) -> dict[str, Any]:
-        if self.instance is None:
-            return {}
-        return dict(self.instance.namespaces)  # type: ignore[attr-defined]
+        return self.resources("namespaces")
 
     def summary(self) -> list[dict[str, Any]]:
         return [
@@ -100,12 +98,12 @@ class KvView(BindingView):
         ]
 
     def _namespace(self, request: Request) -> Any:
-        wanted = request.path_params["namespace_id"]
-        namespaces = self._namespaces()
-        for binding, ns in namespaces.items():
-            if wanted in (ns.namespace_id, binding):
-                return ns
-        raise self.not_found("KV namespace", wanted, [n.namespace_id for n in namespaces.values()])
+        return self.find(
+            "KV namespace",
+            request.path_params["namespace_id"],
+            self._namespaces(),
+            lambda ns: ns.namespace_id,
+        )
 
     async def list_namespaces(self, request: Request) -> Any:
         found = [

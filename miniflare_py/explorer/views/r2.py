@@ -125,9 +125,7 @@ class R2View(BindingView):
     )  # fmt: skip
 
     def _buckets(self) -> dict[str, Any]:
-        if self.instance is None:
-            return {}
-        return dict(self.instance.by_id)  # type: ignore[attr-defined]
+        return self.resources("by_id")
 
     def _bindings_of(self, bucket: Any) -> list[str]:
         return [b for b, x in self.instance.buckets.items() if x is bucket]  # type: ignore[union-attr]
