@@ -6,7 +6,7 @@ and checks every value pyflare uses against Cloudflare's limits.
 A mistake the user must fix raises `ConfigError` with a one-line message of the form
 ``<file>: <key path> ...``, where ``<file>`` is the config path exactly as the caller passed it
 (or the bare file name when `find_config()` located it) and the key path is written the way
-wrangler writes it, e.g. ``env.staging.queues.consumers[0].max_retries``. Anything that still
+wrangler writes it, e.g. ``env.staging.triggers.crons[0]``. Anything that still
 works but looks wrong (an unknown key, a consumer with no producer in this worker) ends up in
 `WorkerConfig.warnings` with the same ``<file>:`` prefix.
 """
@@ -22,7 +22,12 @@ from types import MappingProxyType
 from typing import Any
 
 from .bindings import binding_types, config_export, emulated_keys
-from .bindings.unemulated import INHERITED_KEYS, not_emulated_message, unemulated_bindings
+from .bindings.unemulated import (
+    BINDING_KEYS,
+    INHERITED_KEYS,
+    not_emulated_message,
+    unemulated_bindings,
+)
 from .config_base import ConfigError, ConfigReader, WorkerConfig, join_key, show_value
 
 __all__ = [
@@ -66,8 +71,9 @@ _USED_KEYS = frozenset(
     {"name", "main", "compatibility_date", "compatibility_flags", "vars", "triggers"}
 )
 
-# Real wrangler keys that pyflare does not emulate: a config written for wrangler loads without
-# noise. Anything else is probably a typo and gets a warning.
+# Real wrangler keys that are not bindings and that pyflare does not read: a config written for
+# wrangler loads without noise. Binding keys are the bindings package's (`BINDING_KEYS`); anything
+# else is probably a typo and gets a warning.
 _IGNORED_KEYS = frozenset(
     {
         "$schema",
@@ -75,85 +81,52 @@ _IGNORED_KEYS = frozenset(
         "account_id",
         "addresses",
         "agent_memory",
-        "ai",
-        "ai_search",
-        "ai_search_namespaces",
         "alias",
-        "analytics_engine_datasets",
-        "artifacts",
-        "assets",
         "base_dir",
-        "browser",
         "build",
         "cache",
         "cloudchamber",
         "compliance_region",
         "connect",
         "containers",
-        "data_blobs",
         "define",
         "dependencies_instrumentation",
         "dev",
-        "dispatch_namespaces",
-        "durable_objects",
         "exports",
         "find_additional_modules",
         "first_party_worker",
-        "flagship",
-        "hyperdrive",
-        "images",
         "jsx_factory",
         "jsx_fragment",
         "keep_names",
         "keep_vars",
-        "kv_namespaces",
         "legacy_env",
         "limits",
-        "logfwdr",
         "logpush",
-        "media",
-        "migrations",
         "minify",
-        "mtls_certificates",
         "no_bundle",
         "node_compat",
         "observability",
         "pages_build_output_dir",
-        "pipelines",
         "placement",
         "preserve_file_names",
         "preview_urls",
         "previews",
         "python_modules",
-        "r2_buckets",
-        "ratelimits",
         "route",
         "routes",
         "rules",
         "secrets",
-        "secrets_store_secrets",
-        "send_email",
         "send_metrics",
-        "services",
         "site",
         "stream",
         "streaming_tail_consumers",
         "tail_consumers",
-        "text_blobs",
         "tsconfig",
-        "unsafe",
         "unsafe_hello_world",
         "upload",
         "upload_source_maps",
         "usage_model",
-        "vectorize",
-        "version_metadata",
-        "vpc_networks",
-        "vpc_services",
-        "wasm_modules",
-        "worker_loaders",
         "workers_dev",
-        "workflows",
         "zone_id",
     }
 )
@@ -318,7 +291,9 @@ class _Loader(ConfigReader):
 
     def section(self, raw: _Table, where: str) -> _Table:
         """Validate the keys pyflare uses; return only those present, already converted."""
-        allowed = _USED_KEYS | emulated_keys() | _IGNORED_KEYS | ({"env"} if not where else set())
+        allowed = _USED_KEYS | emulated_keys() | BINDING_KEYS | _IGNORED_KEYS
+        if not where:
+            allowed |= {"env"}
         self.check_keys(raw, where, allowed)
         out: _Table = {"bindings": {}}
         if "name" in raw:

@@ -189,7 +189,6 @@ class Miniflare:
         try:
             self._open_bindings()
             self.env = self._build_env()
-            self._binding_host.env = self.env
             for instance in self.bindings.values():
                 await instance.start()
             self.reload(strict=strict)
@@ -357,19 +356,6 @@ class Miniflare:
             "SCHEDULED %s %s (%dms)", cron, result["outcome"], (time.perf_counter() - start) * 1e3
         )
 
-    async def _deliver(self, batch: Any) -> None:
-        """The broker's delivery callback: run the worker's `queue` handler on `batch`."""
-        worker = self._require_worker()
-        try:
-            await self._dispatch(worker, "queue", batch)
-        except Exception as exc:
-            # The broker retries the batch; the developer needs the traceback to see why (once).
-            where = f"queue {batch.queue}"
-            log_exception(
-                log, self, where, 'Queue handler raised on a batch from "%s"', batch.queue, exc=exc
-            )
-            raise
-
     async def _dispatch(self, worker: Worker, event: str, payload: Any) -> Any:
         ctx = ExecutionContext(self._spawn)
         token = inside_handler.set(True)
@@ -418,9 +404,14 @@ class Miniflare:
 
     def _open_bindings(self) -> None:
         host = BindingHost(
-            self.config, self.clock, self.persist_to, self._dispatch_event, lambda: self.worker
+            self.config,
+            self.clock,
+            self.persist_to,
+            self._dispatch_event,
+            worker=lambda: self.worker,
+            env=lambda: self.__dict__.get("env"),
+            log_failure=self._log_failure,
         )
-        self._binding_host = host
         previous = self._inherit.bindings if self._inherit is not None else {}
         for binding_type in binding_types():
             self.bindings[binding_type.name] = binding_type.open(
@@ -431,9 +422,10 @@ class Miniflare:
 
     async def _dispatch_event(self, event: str, payload: Any) -> Any:
         """Run a worker handler for a binding (a queue batch, an alarm)."""
-        if event == "queue":
-            return await self._deliver(payload)
         return await self._dispatch(self._require_worker(), event, payload)
+
+    def _log_failure(self, where: str, message: str, *args: Any, exc: BaseException) -> None:
+        log_exception(log, self, where, message, *args, exc=exc)
 
     def _build_env(self) -> Env:
         values: dict[str, Any] = dict(self.config.vars)

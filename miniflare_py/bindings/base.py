@@ -32,6 +32,9 @@ __all__ = ["BindingHost", "BindingInstance", "BindingType", "Dispatch", "Finding
 #: Runs one worker event handler: `await dispatch("queue", batch)`.
 Dispatch = Callable[[str, Any], Awaitable[Any]]
 
+#: `log_failure(where, message, *args, exc=exc)`, see `BindingHost.log_failure`.
+LogFailure = Callable[..., None]
+
 #: `logged(message_start, *args)`: the user's traceback of the last exception the engine logged
 #: with that message (and those arguments), or None.
 LoggedError = Callable[..., "str | None"]
@@ -58,19 +61,28 @@ class BindingHost:
         persist_to: Path | None,
         dispatch: Dispatch,
         worker: Callable[[], Worker | None],
+        env: Callable[[], Any],
+        log_failure: LogFailure,
     ) -> None:
         self.config = config
         self.clock = clock
         self.persist_to = persist_to
         self.dispatch = dispatch
         self._worker = worker
-        #: The worker's `env`, set by the runtime once built (Durable Objects are built with it).
-        self.env: Any = None
+        self._env = env
+        #: `log_failure(where, message, *args, exc=exc)`: log a handler's exception as the
+        #: runtime logs its own (the traceback once per distinct error at `where`).
+        self.log_failure = log_failure
 
     @property
     def worker(self) -> Worker | None:
         """The loaded worker, or None while it cannot be imported."""
         return self._worker()
+
+    @property
+    def env(self) -> Any:
+        """The worker's `env` (None until the runtime has built it, after every `open()`)."""
+        return self._env()
 
     def persist_path(self, plugin: str) -> Path | None:
         """`<persist>/v3/<plugin>`, Miniflare's folder for one plugin; None when in memory."""

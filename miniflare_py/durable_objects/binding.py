@@ -132,8 +132,6 @@ class DurableObjectsInstance(BindingInstance):
         return self._handle
 
     async def start(self) -> None:
-        if self._object_host is not None:  # else there is no class to give the env to
-            self._object_host.env = getattr(self.host, "env", None)
         for owner in self.classes.values():
             owner.alarms.start()
 

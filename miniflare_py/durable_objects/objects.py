@@ -186,7 +186,11 @@ class ObjectHost:
 
     def __init__(self, binding_host: BindingHost) -> None:
         self.binding_host = binding_host
-        self.env: Any = None
+
+    @property
+    def env(self) -> Any:
+        """The worker's `env`, which objects are constructed with."""
+        return self.binding_host.env
 
 
 class ObjectClass:

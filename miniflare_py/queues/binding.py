@@ -40,7 +40,14 @@ class QueuesInstance(BindingInstance):
         self.store = store
 
         async def deliver(batch: MessageBatch) -> Any:
-            return await host.dispatch("queue", batch)
+            try:
+                return await host.dispatch("queue", batch)
+            except Exception as exc:
+                # The broker retries the batch; the developer needs the traceback to see why.
+                host.log_failure(
+                    f"queue {batch.queue}", HANDLER_FAILED + ' from "%s"', batch.queue, exc=exc
+                )
+                raise
 
         self.broker = QueueBroker(
             clock=host.clock,
